@@ -1,0 +1,1 @@
+"""Moto server fixtures (filled by the AWS collector work)."""

@@ -1,0 +1,1 @@
+"""PostgreSQL server fixtures (filled by the in-database collector work)."""
