@@ -1,0 +1,76 @@
+"""CLI surface: version, help, one-line errors with exit 2 (as a real subprocess and with CliRunner)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from auditor import __version__
+
+COMMANDS = ["check", "gate", "fleet", "snapshot", "diff", "baseline", "rules", "demo", "merge"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "auditor.cli", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
+
+
+def test_version() -> None:
+    p = run("--version")
+    assert p.returncode == 0
+    assert __version__ in p.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_contract_command_has_help(command: str) -> None:
+    p = run(command, "--help")
+    assert p.returncode == 0, p.stderr
+    assert "Usage:" in p.stdout
+
+
+def test_unknown_option_is_one_line_exit_2() -> None:
+    p = run("check", "prod-app", "--bogus")
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert "--bogus" in lines[0] and "--help" in lines[0]
+    assert "Traceback" not in p.stderr
+
+
+def test_bad_snapshot_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "s.json"
+    bad.write_text('{"schema": "nope"}')
+    p = run("check", "--from-snapshot", str(bad), "--out", str(tmp_path / "out"))
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert str(bad) in lines[0]
+    assert "Traceback" not in p.stderr
+
+
+def test_missing_snapshot_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    p = run("diff", str(tmp_path / "nope.json"), str(tmp_path / "nope2.json"))
+    assert p.returncode == 2
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_bad_format_is_rejected(tmp_path: Path) -> None:
+    from auditor.cli import parse_formats
+    from auditor.errors import UsageError
+
+    with pytest.raises(UsageError, match="pdf"):
+        parse_formats("html,pdf")
+
+
+def test_write_atomic_leaves_no_temp_files(tmp_path: Path) -> None:
+    from auditor.cli import write_atomic
+
+    target = tmp_path / "a" / "report.json"
+    write_atomic(target, "{}")
+    write_atomic(target, '{"x": 1}')
+    assert target.read_text() == '{"x": 1}'
+    assert [p.name for p in target.parent.iterdir()] == ["report.json"]
