@@ -1,1 +1,337 @@
-"""PostgreSQL server fixtures (filled by the in-database collector work)."""
+"""Throwaway PostgreSQL servers on loopback for tests marked `postgres`.
+
+`pg_server_factory(name)` starts (once per session, per name) a real server: initdb as the `postgres`
+user (initdb and pg_ctl refuse root), wal_level=logical, fsync=off, a free 127.0.0.1 port, TLS with a
+throwaway CA (so sslmode=verify-full is exercised for real), trust for the superuser on loopback and
+scram-sha-256 for the password role `PASSWORD_ROLE`. `pg_server` is the default one ("blue");
+`pg_dsn` is its superuser URI and cleans up after each test (slots dropped, ALTER SYSTEM reset, objects
+gone). Without PostgreSQL binaries the tests fail when CI=true and skip otherwise.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+PASSWORD_ROLE = "audit_pw"
+PASSWORD_ROLE_PASSWORD = "correct-horse-battery-staple-7d1f"
+
+
+def find_bindir() -> str | None:
+    """PostgreSQL server binaries: `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin."""
+    candidates: list[str] = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        try:
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10)
+            candidates.append(out.stdout.strip())
+        except (OSError, subprocess.SubprocessError):
+            pass
+    candidates += sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), reverse=True
+    )
+    for c in candidates:
+        if c and os.path.exists(os.path.join(c, "initdb")) and os.path.exists(os.path.join(c, "pg_ctl")):
+            return c
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_postgres(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120, cwd="/", **kw)  # type: ignore[call-overload]
+
+
+def _make_tls(d: Path) -> None:
+    """A CA and a server certificate for 127.0.0.1/localhost (SAN), like the RDS CA bundle + endpoint."""
+
+    def ssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, capture_output=True, check=True, timeout=60)
+
+    ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=aurora-audit test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    )
+    ssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    )
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    ssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+    )
+    # A second, unrelated CA: verify-full against it must fail.
+    ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=other CA",
+        "-keyout",
+        "other.key",
+        "-out",
+        "other-ca.crt",
+    )
+    os.chmod(d / "server.key", 0o600)
+
+
+@dataclass
+class PgServer:
+    name: str
+    bindir: str
+    root: Path
+    port: int
+    started: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def datadir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def ca_file(self) -> str:
+        return str(self.root / "tls" / "ca.crt")
+
+    @property
+    def other_ca_file(self) -> str:
+        return str(self.root / "tls" / "other-ca.crt")
+
+    def dsn(
+        self,
+        user: str = "postgres",
+        password: str | None = None,
+        dbname: str = "postgres",
+        sslmode: str = "disable",
+        **params: str,
+    ) -> str:
+        auth = f"{user}:{password}" if password is not None else user
+        query = "&".join([f"sslmode={sslmode}", *(f"{k}={v}" for k, v in params.items())])
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/{dbname}?{query}"
+
+    def connect(self, dbname: str = "postgres", autocommit: bool = True):  # type: ignore[no-untyped-def]
+        import psycopg
+
+        return psycopg.connect(self.dsn(dbname=dbname), autocommit=autocommit)
+
+    def execute(self, *statements: str, dbname: str = "postgres") -> list[tuple]:  # type: ignore[type-arg]
+        with self.connect(dbname) as conn:
+            rows: list[tuple] = []  # type: ignore[type-arg]
+            for s in statements:
+                cur = conn.execute(s)
+                if cur.description:
+                    rows = cur.fetchall()
+            return rows
+
+    def set_settings(self, **settings: str) -> None:
+        """ALTER SYSTEM + reload (max_wal_size, max_slot_wal_keep_size are sighup settings)."""
+        stmts = [f"ALTER SYSTEM SET {k} = '{v}'" for k, v in settings.items()]
+        self.execute(*stmts, "SELECT pg_reload_conf()")
+        time.sleep(0.2)  # the postmaster re-reads the file asynchronously
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tls = self.root / "tls"
+        tls.mkdir(exist_ok=True)
+        _make_tls(tls)
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+            for p in [tls, *tls.iterdir()]:
+                shutil.chown(p, "postgres", "postgres")
+        _as_postgres(
+            [
+                f"{self.bindir}/initdb",
+                "-D",
+                str(self.datadir),
+                "--auth=trust",
+                "--no-sync",
+                "-U",
+                "postgres",
+                "--encoding=UTF8",
+                "--locale=C",
+            ]
+        )
+        hba = (
+            "local all all trust\n"
+            f"hostssl all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n"
+            f"host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n"
+            "host all all 127.0.0.1/32 trust\n"
+            "host replication all 127.0.0.1/32 trust\n"
+        )
+        (self.datadir / "pg_hba.conf").write_text(hba)
+        opts = {
+            "port": str(self.port),
+            "listen_addresses": "127.0.0.1",
+            "unix_socket_directories": str(self.root),
+            "wal_level": "logical",
+            "max_replication_slots": "10",
+            "max_wal_senders": "10",
+            "fsync": "off",
+            "max_wal_size": "64MB",
+            "checkpoint_timeout": "1h",
+            "ssl": "on",
+            "ssl_cert_file": str(tls / "server.crt"),
+            "ssl_key_file": str(tls / "server.key"),
+            "password_encryption": "scram-sha-256",
+            **self.extra,
+        }
+        o = " ".join(f"-c {k}={v}" for k, v in opts.items())
+        _as_postgres(
+            [
+                f"{self.bindir}/pg_ctl",
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.root / "log"),
+                "-o",
+                o,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        )
+        self.started = True
+        self.execute(f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD_ROLE_PASSWORD}'")
+
+    def stop(self) -> None:
+        if self.started:
+            try:
+                _as_postgres([f"{self.bindir}/pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop"])
+            finally:
+                self.started = False
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def reset(self) -> None:
+        """Between tests: no slots, no stray sessions, default settings, empty public schema."""
+        self.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid() AND backend_type IN ('client backend', 'walsender')",
+        )
+        for _ in range(50):
+            busy = self.execute("SELECT count(*) FROM pg_replication_slots WHERE active")[0][0]
+            if not busy:
+                break
+            time.sleep(0.1)
+        self.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active",
+            "ALTER SYSTEM RESET ALL",
+            "SELECT pg_reload_conf()",
+            "DROP SCHEMA public CASCADE",
+            "CREATE SCHEMA public",
+            "GRANT ALL ON SCHEMA public TO public",
+        )
+        for (pub,) in self.execute("SELECT pubname FROM pg_publication"):
+            self.execute(f'DROP PUBLICATION "{pub}"')
+        dbs = self.execute(
+            "SELECT datname FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')"
+        )
+        for (db,) in dbs:
+            self.execute(f'DROP DATABASE "{db}" WITH (FORCE)')
+
+
+def _no_postgres(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"PostgreSQL is required in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_server_factory() -> Iterator[Callable[[str], PgServer]]:
+    """`factory(name)` -> a running PgServer, started once per name per session (blue, green, ...)."""
+    servers: dict[str, PgServer] = {}
+    bindir = find_bindir()
+    base = Path(tempfile.mkdtemp(prefix="aurora-audit-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+
+    def factory(name: str) -> PgServer:
+        if bindir is None:
+            _no_postgres(
+                "PostgreSQL server binaries not found (pg_config --bindir, /usr/lib/postgresql/*/bin)"
+            )
+        if name not in servers:
+            server = PgServer(name=name, bindir=str(bindir), root=base / name, port=free_port())
+            try:
+                server.start()
+            except (subprocess.CalledProcessError, OSError) as exc:
+                detail = getattr(exc, "stderr", "") or str(exc)
+                server.stop()
+                _no_postgres(f"could not start PostgreSQL {name}: {detail.strip()[-500:]}")
+            servers[name] = server
+        return servers[name]
+
+    yield factory
+    for s in servers.values():
+        s.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server(pg_server_factory: Callable[[str], PgServer]) -> PgServer:
+    return pg_server_factory("blue")
+
+
+@pytest.fixture()
+def pg(pg_server: PgServer) -> Iterator[PgServer]:
+    """The default server, cleaned after the test (slots, settings, tables, publications, databases)."""
+    yield pg_server
+    pg_server.reset()
+
+
+@pytest.fixture()
+def pg_dsn(pg: PgServer) -> str:
+    """Superuser URI of the default server (no TLS), cleaned after the test."""
+    return pg.dsn()

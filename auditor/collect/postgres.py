@@ -1,0 +1,413 @@
+"""In-database collector: reads replication slots, settings and table facts from a cluster's writer.
+
+One read-only session per cluster (psycopg 3). Failures are data: a connection or query failure becomes
+`DatabaseState(status="error")` plus a `CollectionError`, never an exception. Secrets (passwords, IAM auth
+tokens, Secrets Manager values) never leave this module: DSNs are shown redacted and every error text is
+scrubbed of the secrets this module knows about before it is stored or logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+
+from auditor.collect import pg_queries as q
+from auditor.errors import UsageError
+from auditor.models.snapshot import (
+    Cluster,
+    CollectionError,
+    DatabaseState,
+    LongTransaction,
+    Publication,
+    ReplicationConnection,
+    ReplicationSlot,
+    Subscription,
+    TableRef,
+)
+
+log = logging.getLogger(__name__)
+
+APPLICATION_NAME = "aurora-audit"
+_SCHEMES = ("postgresql://", "postgres://")
+_CLUSTER_ID = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
+
+
+class _AwsContext(Protocol):  # the slice of auditor.collect.aws.AwsContext this module uses
+    def client(self, service: str, region: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class DbOptions:
+    """How to reach each cluster's PostgreSQL writer, and how patient to be."""
+
+    dsns: dict[str, str] = field(default_factory=dict)  # cluster id -> libpq URI (from --pg-dsn)
+    no_db: bool = False
+    sslrootcert: str | None = None  # CA bundle; else PGSSLROOTCERT
+    connect_timeout_s: int = 5
+    statement_timeout_ms: int = 5000
+    lock_timeout_ms: int | None = None  # None: same as statement_timeout_ms
+    idle_in_transaction_timeout_ms: int = 10000
+    user: str | None = None  # DB user without a DSN (IAM or secret); default: the cluster's master user
+
+
+# ---------------------------------------------------------------- options and redaction
+
+
+def parse_pg_dsn_options(values: Iterable[str], default_cluster: str | None) -> dict[str, str]:
+    """`--pg-dsn [CLUSTER_ID=]URI` values -> {cluster id: URI}. A value starting with the scheme applies
+    to `default_cluster` (the audited cluster; blue for gate). Raises UsageError (one line, redacted)."""
+    out: dict[str, str] = {}
+    for raw in values:
+        value = raw.strip()
+        if value.lower().startswith(_SCHEMES):
+            if not default_cluster:
+                raise UsageError(
+                    f"--pg-dsn {redact_dsn(value)}: no cluster to apply it to; write CLUSTER_ID=postgresql://..."
+                )
+            cluster, dsn = default_cluster, value
+        elif "=" in value:
+            cluster, dsn = value.split("=", 1)
+            cluster, dsn = cluster.strip(), dsn.strip()
+            if not _CLUSTER_ID.match(cluster):
+                raise UsageError(
+                    f"--pg-dsn {redact_dsn(value)}: {cluster!r} is not a cluster id; "
+                    "expected [CLUSTER_ID=]postgresql://user@host:5432/db"
+                )
+            if not dsn.lower().startswith(_SCHEMES):
+                raise UsageError(
+                    f"--pg-dsn {redact_dsn(value)}: the connection string for {cluster} must be a URI "
+                    "starting with postgresql:// or postgres://"
+                )
+        else:
+            raise UsageError(
+                f"--pg-dsn {redact_dsn(value)}: expected [CLUSTER_ID=]postgresql://user@host:5432/db"
+            )
+        try:
+            conninfo_to_dict(dsn)
+        except psycopg.Error:
+            # libpq's message can quote the URI (and so a password): do not repeat it.
+            raise UsageError(
+                f"--pg-dsn {redact_dsn(value)}: not a valid libpq connection URI "
+                "(check percent-encoding of special characters in the user or password)"
+            ) from None
+        if cluster in out:
+            raise UsageError(f"--pg-dsn given twice for cluster {cluster}")
+        out[cluster] = dsn
+    return out
+
+
+_URI_USERINFO = re.compile(r"^((?:postgres(?:ql)?)://)([^@/?#]*)@", re.IGNORECASE)
+_QUERY_SECRET = re.compile(r"([?&](?:ssl)?password=)[^&#]*", re.IGNORECASE)
+_KW_SECRET = re.compile(r"(\b(?:ssl)?password\s*=\s*)('(?:\\.|[^'\\])*'|[^\s'&]+)", re.IGNORECASE)
+_ANY_USERINFO = re.compile(r"(postgres(?:ql)?://[^:@/\s]*):[^@/\s]*@", re.IGNORECASE)
+_AWS_SIG = re.compile(r"(X-Amz-(?:Signature|Security-Token|Credential)=)[^&\s\"']+", re.IGNORECASE)
+
+
+def redact_dsn(dsn: str) -> str:
+    """The DSN with its password (userinfo, `password=` query or keyword) replaced by ***."""
+
+    def userinfo(m: re.Match[str]) -> str:
+        user, sep, _ = m.group(2).partition(":")
+        return f"{m.group(1)}{user}{':***' if sep else ''}@"
+
+    out = _URI_USERINFO.sub(userinfo, dsn)
+    out = _QUERY_SECRET.sub(r"\1***", out)
+    return _KW_SECRET.sub(r"\1***", out)
+
+
+def _scrub(text: str, secrets: Iterable[str]) -> str:
+    """Remove known secrets and anything shaped like one from a message (libpq can echo DSNs)."""
+    from urllib.parse import quote, quote_plus
+
+    for s in secrets:
+        if s and len(s) >= 3:
+            for form in {s, quote(s, safe=""), quote_plus(s)}:
+                text = text.replace(form, "***")
+    text = _ANY_USERINFO.sub(r"\1:***@", text)
+    text = _QUERY_SECRET.sub(r"\1***", text)
+    text = _KW_SECRET.sub(r"\1***", text)
+    return _AWS_SIG.sub(r"\1***", text)
+
+
+# ---------------------------------------------------------------- connecting
+
+
+class _Failure(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class _Target:
+    params: dict[str, Any]
+    description: str  # redacted, for DatabaseState.connection
+    secrets: list[str]
+
+
+def _writer_id(cluster: Cluster) -> str | None:
+    return next((m.instance_id for m in cluster.members if m.is_writer), None)
+
+
+def _session_options(options: DbOptions, dsn_options: str | None) -> str:
+    lock = options.lock_timeout_ms if options.lock_timeout_ms is not None else options.statement_timeout_ms
+    parts = [
+        f"-c statement_timeout={int(options.statement_timeout_ms)}",
+        f"-c lock_timeout={int(lock)}",
+        f"-c idle_in_transaction_session_timeout={int(options.idle_in_transaction_timeout_ms)}",
+    ]
+    if dsn_options:
+        parts.append(dsn_options)  # the DSN's own settings win over our timeouts ...
+    parts.append("-c default_transaction_read_only=on")  # ... but never over read-only (last -c wins)
+    return " ".join(parts)
+
+
+def _base_params(options: DbOptions) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "connect_timeout": str(max(2, int(options.connect_timeout_s))),
+        "application_name": APPLICATION_NAME,
+        "sslmode": "verify-full",
+    }
+    rootcert = options.sslrootcert or os.environ.get("PGSSLROOTCERT")
+    if rootcert:
+        params["sslrootcert"] = rootcert
+    return params
+
+
+def _resolve_target(cluster: Cluster, options: DbOptions, aws_ctx: _AwsContext | None) -> _Target:
+    params = _base_params(options)
+    dsn = options.dsns.get(cluster.id)
+    if dsn:
+        given = conninfo_to_dict(dsn)
+        secrets = [str(given[k]) for k in ("password", "sslpassword") if given.get(k)]
+        params.update(given)  # the DSN's own settings win
+        params["options"] = _session_options(options, given.get("options"))
+        return _Target(params, redact_dsn(dsn), secrets)
+
+    if not cluster.endpoint:
+        raise _Failure(
+            "NoEndpoint", f"cluster {cluster.id} has no writer endpoint; pass --pg-dsn {cluster.id}=URI"
+        )
+    user = options.user or cluster.master_username
+    dbname = cluster.database_name or "postgres"
+    port = cluster.port or 5432
+    if aws_ctx is None:
+        raise _Failure(
+            "NoCredentials", f"no AWS context to fetch credentials; pass --pg-dsn {cluster.id}=URI"
+        )
+    password: str | None = None
+    how = ""
+    if cluster.iam_auth:
+        if not user:
+            raise _Failure("NoCredentials", f"cluster {cluster.id} has no master username; pass --pg-dsn")
+        try:
+            # RDS User Guide, "Connecting to your DB cluster using IAM authentication": the token is a
+            # SigV4 presigned URL made locally (no API call), valid 15 minutes, used as the password.
+            password = aws_ctx.client("rds", cluster.region).generate_db_auth_token(
+                DBHostname=cluster.endpoint, Port=port, DBUsername=user, Region=cluster.region
+            )
+            how = "IAM auth token"
+        except Exception as exc:  # noqa: BLE001 - any credential problem is recorded, not raised
+            log.info("IAM auth token for %s not available: %s", cluster.id, type(exc).__name__)
+    if password is None and cluster.master_user_secret and cluster.master_user_secret.secret_arn:
+        arn = cluster.master_user_secret.secret_arn
+        try:
+            resp = aws_ctx.client("secretsmanager", cluster.region).get_secret_value(SecretId=arn)
+            secret = json.loads(resp.get("SecretString") or "{}")
+            password = secret.get("password")
+            user = options.user or secret.get("username") or user
+            how = f"Secrets Manager master secret {arn}"
+        except Exception as exc:  # noqa: BLE001 - message from botocore never holds the value; keep it short
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
+            raise _Failure("SecretUnavailable", f"could not read master secret {arn}: {code}") from None
+    if password is None:
+        raise _Failure(
+            "NoCredentials",
+            f"cluster {cluster.id}: IAM auth is off and no managed master secret is readable; "
+            f"pass --pg-dsn {cluster.id}=postgresql://user@host:5432/db",
+        )
+    if not user:
+        raise _Failure("NoCredentials", f"cluster {cluster.id}: no database user known; pass --pg-dsn")
+    params.update(host=cluster.endpoint, port=str(port), dbname=dbname, user=user, password=password)
+    params["options"] = _session_options(options, None)
+    desc = f"postgresql://{user}@{cluster.endpoint}:{port}/{dbname}?sslmode=verify-full (password: {how})"
+    return _Target(params, desc, [password])
+
+
+def _classify_connect(exc: BaseException) -> str:
+    if isinstance(exc, psycopg.errors.ConnectionTimeout):
+        return "Timeout"
+    sqlstate = getattr(exc, "sqlstate", None)
+    text = str(exc).lower()
+    if sqlstate in ("28P01", "28000") or "password authentication failed" in text or "pg_hba.conf" in text:
+        return "AuthFailed"
+    if "ssl" in text or "certificate" in text or "tls" in text:
+        return "TLS"
+    if "connection refused" in text:
+        return "ConnectionRefused"
+    if "timeout" in text or "timed out" in text:
+        return "Timeout"
+    if "could not translate host name" in text or "name or service not known" in text:
+        return "DnsFailure"
+    if "does not exist" in text:
+        return "DatabaseNotFound"
+    return "ConnectFailed"
+
+
+def _classify_query(exc: BaseException) -> str:
+    if isinstance(exc, pg_errors.QueryCanceled):
+        return "StatementTimeout"
+    if isinstance(exc, pg_errors.LockNotAvailable):
+        return "LockTimeout"
+    if isinstance(exc, pg_errors.InsufficientPrivilege):
+        return "PermissionDenied"
+    if isinstance(exc, psycopg.OperationalError):
+        return "ConnectionLost"
+    sqlstate = getattr(exc, "sqlstate", None)
+    return f"SQLSTATE{sqlstate}" if sqlstate else "QueryFailed"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:500]
+
+
+def open_connection(cluster: Cluster, options: DbOptions, aws_ctx: _AwsContext | None) -> psycopg.Connection:
+    """The read-only session collect_database uses (exposed for tests). Raises on failure."""
+    target = _resolve_target(cluster, options, aws_ctx)
+    return psycopg.connect(autocommit=True, **target.params)
+
+
+# ---------------------------------------------------------------- collecting
+
+
+def collect_database(
+    cluster: Cluster, options: DbOptions, aws_ctx: _AwsContext | None
+) -> tuple[DatabaseState, list[CollectionError]]:
+    """Read the in-database state of `cluster`'s writer. Never raises for connection or query failures."""
+    base: dict[str, Any] = {
+        "cluster_id": cluster.id,
+        "region": cluster.region,
+        "instance_id": _writer_id(cluster),
+    }
+    if options.no_db:
+        return DatabaseState(status="skipped", reason="in-database checks skipped (--no-db)", **base), []
+
+    def failed(code: str, operation: str, message: str, secrets: Iterable[str] = ()) -> CollectionError:
+        return CollectionError(
+            resource=cluster.id,
+            resource_kind="database",
+            operation=operation,
+            region=cluster.region,
+            account=cluster.account,
+            cluster=cluster.id,
+            code=code,
+            message=_one_line(_scrub(message, secrets)),
+        )
+
+    try:
+        target = _resolve_target(cluster, options, aws_ctx)
+    except _Failure as f:
+        err = failed(f.code, "Connect", f.message)
+        log.warning("%s: %s", cluster.id, err.message)
+        return DatabaseState(status="error", reason=err.message, **base), [err]
+    except psycopg.Error:
+        err = failed("BadDsn", "Connect", f"the --pg-dsn for {cluster.id} is not a valid libpq URI")
+        return DatabaseState(status="error", reason=err.message, **base), [err]
+
+    base["connection"] = target.description
+    started = time.monotonic()
+    try:
+        conn = psycopg.connect(autocommit=True, **target.params)
+    except Exception as exc:  # noqa: BLE001 - psycopg/libpq/OS errors all become data
+        code = _classify_connect(exc)
+        err = failed(code, "Connect", f"could not connect to {target.description}: {exc}", target.secrets)
+        log.warning("%s: %s", cluster.id, err.message)
+        return DatabaseState(status="error", reason=err.message, **base), [err]
+
+    errors: list[CollectionError] = []
+    try:
+        with conn:
+            version_num = conn.info.server_version  # from the startup ParameterStatus, no query needed
+            rows, queries = _run_sections(conn, version_num, errors, failed, target.secrets)
+    except Exception as exc:  # noqa: BLE001 - e.g. connection dropped while closing
+        errors.append(failed(_classify_query(exc), "Query", str(exc), target.secrets))
+        rows, queries = {}, 0
+    log.info(
+        "%s: in-database collection took %.3fs, %d queries", cluster.id, time.monotonic() - started, queries
+    )
+
+    if not rows:
+        reason = errors[0].message if errors else "nothing could be read"
+        return DatabaseState(status="error", reason=reason, queries=queries, **base), errors
+    return _build_state(base, rows, queries), errors
+
+
+def _run_sections(
+    conn: psycopg.Connection, version_num: int, errors: list[CollectionError], failed: Any, secrets: list[str]
+) -> tuple[dict[str, Any], int]:
+    """All sections in one statement; on failure, each section alone so one bad catalog costs only itself."""
+    queries = 1
+    try:
+        row = conn.execute(q.combined_sql(version_num)).fetchone()
+        assert row is not None
+        return dict(zip(q.SECTIONS, row, strict=True)), queries
+    except psycopg.OperationalError as exc:
+        if conn.closed or conn.broken:
+            errors.append(failed(_classify_query(exc), "Query", str(exc), secrets))
+            return {}, queries
+        first: BaseException = exc
+    except psycopg.Error as exc:
+        first = exc
+    log.info("combined in-database query failed (%s); reading sections one by one", _classify_query(first))
+    rows: dict[str, Any] = {}
+    for section in q.SECTIONS:
+        queries += 1
+        try:
+            r = conn.execute(q.single_sql(section, version_num)).fetchone()
+            rows[section] = r[0] if r else []
+        except psycopg.Error as exc:
+            errors.append(failed(_classify_query(exc), q.OPERATION[section], str(exc), secrets))
+            if conn.closed or conn.broken:
+                break
+    return rows, queries
+
+
+def _tables(rows: list[dict[str, Any]], what: str, cluster_id: str) -> tuple[TableRef, ...]:
+    if len(rows) > q.TABLE_LIMIT:
+        log.info("%s: more than %d %s; listing the first %d", cluster_id, q.TABLE_LIMIT, what, q.TABLE_LIMIT)
+    return tuple(TableRef(**r) for r in rows[: q.TABLE_LIMIT])
+
+
+def _build_state(base: dict[str, Any], rows: dict[str, Any], queries: int) -> DatabaseState:
+    server = (rows.get(q.SERVER) or [{}])[0]
+    oldest = rows.get(q.OLDEST_XACT) or []
+    cid = base["cluster_id"]
+    return DatabaseState(
+        status="collected",
+        collected_at=datetime.now(UTC),
+        server_version=server.get("server_version"),
+        server_version_num=server.get("server_version_num"),
+        database=server.get("database"),
+        settings={r["name"]: r["setting"] for r in rows.get(q.SETTINGS) or []},
+        slots=tuple(ReplicationSlot(**r) for r in rows.get(q.SLOTS) or []),
+        replication=tuple(ReplicationConnection(**r) for r in rows.get(q.REPLICATION) or []),
+        oldest_transaction=LongTransaction(**oldest[0]) if oldest else None,
+        tables_without_pk=_tables(rows.get(q.NO_PK) or [], "tables without a primary key", cid),
+        unlogged_tables=_tables(rows.get(q.UNLOGGED) or [], "unlogged tables", cid),
+        publications=tuple(Publication(**r) for r in rows.get(q.PUBLICATIONS) or []),
+        subscriptions=tuple(Subscription(**r) for r in rows.get(q.SUBSCRIPTIONS) or []),
+        queries=queries,
+        **base,
+    )
