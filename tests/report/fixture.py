@@ -261,14 +261,22 @@ def build_topology() -> list[dict[str, Any]]:
             "writer": {
                 "id": f"w{XSS}",
                 "az": "us-east-1a",
-                "tier": "not-a-number",
+                "tier": 0,
                 "instance_class": "db.r5.large",
             },
-            "readers": "garbage",  # malformed: the reader must survive it
+            "readers": [{"id": "legacy-r1", "az": "us-east-1a", "tier": 1, "instance_class": "db.t3.medium"}],
             "proxy": {"id": "legacy-proxy", "require_tls": False, "iam_auth": "DISABLED"},
         },
-        {"no_id": True},  # dropped by read_topology
     ]
+
+
+# Shapes an engine bug could produce; the HTML must still render (and draw what it can).
+MALFORMED_TOPOLOGY: list[object] = [
+    {"id": "odd", "writer": {"id": "w1", "tier": "not-a-number"}, "readers": "garbage", "proxy": "nope"},
+    {"id": "odd2", "writer": None, "readers": [None, {"az": "x"}, {"id": "r1"}], "global_secondaries": [{}]},
+    {"no_id": True},
+    "not a dict",
+]
 
 
 def build_result(*, complete: bool = False) -> AuditResult:
