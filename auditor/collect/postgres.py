@@ -107,7 +107,7 @@ def parse_pg_dsn_options(values: Iterable[str], default_cluster: str | None) -> 
     return out
 
 
-_URI_USERINFO = re.compile(r"^((?:postgres(?:ql)?)://)([^@/?#]*)@", re.IGNORECASE)
+_URI_USERINFO = re.compile(r"((?:postgres(?:ql)?)://)([^@/?#\s]*)@", re.IGNORECASE)
 _QUERY_SECRET = re.compile(r"([?&](?:ssl)?password=)[^&#]*", re.IGNORECASE)
 _KW_SECRET = re.compile(r"(\b(?:ssl)?password\s*=\s*)('(?:\\.|[^'\\])*'|[^\s'&]+)", re.IGNORECASE)
 _ANY_USERINFO = re.compile(r"(postgres(?:ql)?://[^:@/\s]*):[^@/\s]*@", re.IGNORECASE)
@@ -337,6 +337,7 @@ def collect_database(
         return DatabaseState(status="error", reason=err.message, **base), [err]
 
     errors: list[CollectionError] = []
+    version_num = 0
     try:
         with conn:
             version_num = conn.info.server_version  # from the startup ParameterStatus, no query needed
@@ -351,7 +352,7 @@ def collect_database(
     if not rows:
         reason = errors[0].message if errors else "nothing could be read"
         return DatabaseState(status="error", reason=reason, queries=queries, **base), errors
-    return _build_state(base, rows, queries), errors
+    return _build_state(base, rows, queries, version_num), errors
 
 
 def _run_sections(
@@ -390,7 +391,7 @@ def _tables(rows: list[dict[str, Any]], what: str, cluster_id: str) -> tuple[Tab
     return tuple(TableRef(**r) for r in rows[: q.TABLE_LIMIT])
 
 
-def _build_state(base: dict[str, Any], rows: dict[str, Any], queries: int) -> DatabaseState:
+def _build_state(base: dict[str, Any], rows: dict[str, Any], queries: int, version_num: int) -> DatabaseState:
     server = (rows.get(q.SERVER) or [{}])[0]
     oldest = rows.get(q.OLDEST_XACT) or []
     cid = base["cluster_id"]
@@ -398,7 +399,7 @@ def _build_state(base: dict[str, Any], rows: dict[str, Any], queries: int) -> Da
         status="collected",
         collected_at=datetime.now(UTC),
         server_version=server.get("server_version"),
-        server_version_num=server.get("server_version_num"),
+        server_version_num=server.get("server_version_num") or version_num or None,
         database=server.get("database"),
         settings={r["name"]: r["setting"] for r in rows.get(q.SETTINGS) or []},
         slots=tuple(ReplicationSlot(**r) for r in rows.get(q.SLOTS) or []),

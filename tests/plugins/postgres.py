@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+PASSWORD_GROUP = "pw_users"
 PASSWORD_ROLE = "audit_pw"
 PASSWORD_ROLE_PASSWORD = "correct-horse-battery-staple-7d1f"
 
@@ -203,18 +204,18 @@ class PgServer:
                 "--locale=C",
             ]
         )
+        # Password roles (members of PASSWORD_GROUP) must authenticate with scram; everyone else is trusted.
         hba = (
             "local all all trust\n"
-            f"hostssl all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n"
-            f"host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n"
+            f"host all +{PASSWORD_GROUP} 127.0.0.1/32 scram-sha-256\n"
             "host all all 127.0.0.1/32 trust\n"
             "host replication all 127.0.0.1/32 trust\n"
         )
         (self.datadir / "pg_hba.conf").write_text(hba)
         opts = {
             "port": str(self.port),
-            "listen_addresses": "127.0.0.1",
-            "unix_socket_directories": str(self.root),
+            "listen_addresses": "'127.0.0.1'",
+            "unix_socket_directories": f"'{self.root}'",
             "wal_level": "logical",
             "max_replication_slots": "10",
             "max_wal_senders": "10",
@@ -222,12 +223,16 @@ class PgServer:
             "max_wal_size": "64MB",
             "checkpoint_timeout": "1h",
             "ssl": "on",
-            "ssl_cert_file": str(tls / "server.crt"),
-            "ssl_key_file": str(tls / "server.key"),
-            "password_encryption": "scram-sha-256",
+            "ssl_cert_file": f"'{tls / 'server.crt'}'",
+            "ssl_key_file": f"'{tls / 'server.key'}'",
+            "password_encryption": "'scram-sha-256'",
             **self.extra,
         }
-        o = " ".join(f"-c {k}={v}" for k, v in opts.items())
+        # In postgresql.conf, not on the command line: command-line settings would override ALTER SYSTEM
+        # (postgresql.auto.conf), and the tests change max_wal_size and max_slot_wal_keep_size that way.
+        with open(self.datadir / "postgresql.conf", "a") as f:
+            f.write("\n# aurora-audit test server\n")
+            f.writelines(f"{k} = {v}\n" for k, v in opts.items())
         _as_postgres(
             [
                 f"{self.bindir}/pg_ctl",
@@ -235,8 +240,6 @@ class PgServer:
                 str(self.datadir),
                 "-l",
                 str(self.root / "log"),
-                "-o",
-                o,
                 "-w",
                 "-t",
                 "60",
@@ -244,7 +247,14 @@ class PgServer:
             ]
         )
         self.started = True
-        self.execute(f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD_ROLE_PASSWORD}'")
+        self.execute(
+            f"CREATE ROLE {PASSWORD_GROUP} NOLOGIN",
+            f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD_ROLE_PASSWORD}' IN ROLE {PASSWORD_GROUP}",
+        )
+
+    def create_password_role(self, name: str, password: str) -> None:
+        """A login role that must give `password` (scram-sha-256); dropped by reset()."""
+        self.execute(f"CREATE ROLE {name} LOGIN PASSWORD '{password}' IN ROLE {PASSWORD_GROUP}")
 
     def stop(self) -> None:
         if self.started:
@@ -273,6 +283,11 @@ class PgServer:
             "CREATE SCHEMA public",
             "GRANT ALL ON SCHEMA public TO public",
         )
+        roles = self.execute(
+            "SELECT r.rolname FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid "
+            f"JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = '{PASSWORD_GROUP}' "
+            f"AND r.rolname <> '{PASSWORD_ROLE}'"
+        )
         for (pub,) in self.execute("SELECT pubname FROM pg_publication"):
             self.execute(f'DROP PUBLICATION "{pub}"')
         dbs = self.execute(
@@ -280,6 +295,8 @@ class PgServer:
         )
         for (db,) in dbs:
             self.execute(f'DROP DATABASE "{db}" WITH (FORCE)')
+        for (role,) in roles:
+            self.execute(f'DROP ROLE "{role}"')
 
 
 def _no_postgres(reason: str) -> None:
