@@ -1,4 +1,4 @@
-"""The packaged data the simulated AWS answers from: engine-default parameters, engine versions, lifecycle, CAs.
+"""Packaged data the simulated AWS answers from: engine-default parameters, engine versions, lifecycle, CAs.
 
 Everything returned here is already AWS-shaped (field names as in the RDS API model), ready to serialize.
 """
@@ -6,7 +6,7 @@ Everything returned here is already AWS-shaped (field names as in the RDS API mo
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -33,7 +33,7 @@ def lifecycle_data() -> dict[str, Any]:
 
 def _dt(text: str) -> datetime:
     if len(text) == 10:
-        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
@@ -79,9 +79,7 @@ def engine_defaults(family: str, kind: str) -> list[dict[str, Any]] | None:
     return out
 
 
-def merge_user_parameters(
-    defaults: list[dict[str, Any]], user: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def merge_user_parameters(defaults: list[dict[str, Any]], user: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Engine defaults with the user-set parameters (as moto stores them) laid over them, Source=user."""
     by_name = {p["ParameterName"]: dict(p) for p in defaults}
     for u in user:
@@ -114,7 +112,7 @@ def _major_of(version: str) -> str:
 def engine_versions(include_all: bool, status_overrides: dict[str, str]) -> list[dict[str, Any]]:
     data = lifecycle_data()
     flat: list[tuple[str, str]] = []
-    for major, vs in data["versions"].items():
+    for vs in data["versions"].values():
         flat += [(v, "available") for v in vs["available"]]
         flat += [(v, "deprecated") for v in vs["deprecated"]]
     flat = [(v, status_overrides.get(v, s)) for v, s in flat]
@@ -199,9 +197,9 @@ def major_versions(overrides: dict[str, dict[str, str]]) -> list[dict[str, Any]]
                     },
                     {
                         "LifecycleSupportName": EXTENDED,
-                        "LifecycleSupportStartDate": _dt(d.get("extended_start", "")) if d.get(
-                            "extended_start"
-                        ) else ext_start,
+                        "LifecycleSupportStartDate": _dt(d.get("extended_start", ""))
+                        if d.get("extended_start")
+                        else ext_start,
                         "LifecycleSupportEndDate": _dt(d["extended_end"]),
                     },
                 ],

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.sim import catalog
-from auditor.sim.handlers import Forward, Response, RdsFront, _m, _strip_paging, ok, page
+from auditor.sim.handlers import Forward, RdsFront, Response, _m, _strip_paging, ok, page
 from auditor.sim.wire import parse_rds
 
 MOTO_DEFAULT_CA = "rds-ca-default"
@@ -43,7 +43,10 @@ class EnrichingRdsFront(RdsFront):
             for param, (member, conv) in _LEARNT.items():
                 if param in p:
                     fields[member] = conv(p[param])
-            if fields.get("PerformanceInsightsEnabled") and "PerformanceInsightsRetentionPeriod" not in fields:
+            if (
+                fields.get("PerformanceInsightsEnabled")
+                and "PerformanceInsightsRetentionPeriod" not in fields
+            ):
                 fields["PerformanceInsightsRetentionPeriod"] = 7  # AWS default retention (days)
             if fields:
                 target = p.get("NewDBInstanceIdentifier") or p["DBInstanceIdentifier"]
@@ -72,7 +75,10 @@ class EnrichingRdsFront(RdsFront):
                 g["ParameterApplyStatus"] = apply_status
         cert = certs.get(inst["CACertificateIdentifier"])
         if cert is not None and "ValidTill" in cert:
-            inst["CertificateDetails"] = {"CAIdentifier": inst["CACertificateIdentifier"], "ValidTill": cert["ValidTill"]}
+            inst["CertificateDetails"] = {
+                "CAIdentifier": inst["CACertificateIdentifier"],
+                "ValidTill": cert["ValidTill"],
+            }
 
     def op_DescribeDBInstances(self, region: str, p: dict[str, str], fwd: Forward) -> Response:
         status, headers, body = fwd(None)  # moto pages instances at MaxRecords itself

@@ -132,9 +132,7 @@ class RdsFront:
         result = {"Certificates": chunk, "DefaultCertificateForNewLaunches": catalog.default_certificate()}
         return ok("DescribeCertificates", result | _m(marker))
 
-    def op_DescribePendingMaintenanceActions(
-        self, region: str, p: dict[str, str], fwd: Forward
-    ) -> Response:
+    def op_DescribePendingMaintenanceActions(self, region: str, p: dict[str, str], fwd: Forward) -> Response:
         filters = query_filters(p)
         with self.state.lock:
             pending = {arn: [dict(a) for a in acts] for arn, acts in self.state.pending.items()}
@@ -211,9 +209,13 @@ class RdsFront:
             raise BadRequest("InvalidParameterValue", f"Invalid DB parameter group family: {family}")
         chunk, marker = page(params, p)
         action = (
-            "DescribeEngineDefaultClusterParameters" if kind == "cluster" else "DescribeEngineDefaultParameters"
+            "DescribeEngineDefaultClusterParameters"
+            if kind == "cluster"
+            else "DescribeEngineDefaultParameters"
         )
-        return ok(action, {"EngineDefaults": {"DBParameterGroupFamily": family, "Parameters": chunk} | _m(marker)})
+        return ok(
+            action, {"EngineDefaults": {"DBParameterGroupFamily": family, "Parameters": chunk} | _m(marker)}
+        )
 
     def op_DescribeEngineDefaultClusterParameters(
         self, region: str, p: dict[str, str], fwd: Forward
@@ -224,7 +226,7 @@ class RdsFront:
         return self._engine_default("db", p)
 
     def _groups(self, kind: str, region: str, p: dict[str, str], fwd: Forward) -> Response:
-        """Default groups (default.aurora-postgresqlNN) exist in AWS without being created; moto lacks them."""
+        """Default groups (default.aurora-postgresqlNN) exist in AWS uncreated; moto lacks them."""
         action = "DescribeDBClusterParameterGroups" if kind == "cluster" else "DescribeDBParameterGroups"
         key = "DBClusterParameterGroupName" if kind == "cluster" else "DBParameterGroupName"
         list_key = "DBClusterParameterGroups" if kind == "cluster" else "DBParameterGroups"
@@ -235,7 +237,8 @@ class RdsFront:
             g = {
                 key: f"default.{family}",
                 "DBParameterGroupFamily": family,
-                "Description": f"Default {'cluster ' if kind == 'cluster' else ''}parameter group for {family}",
+                "Description": f"Default {'cluster ' if kind == 'cluster' else ''}parameter group "
+                f"for {family}",
             }
             g[key.replace("Name", "Arn")] = f"arn:aws:rds:{region}:123456789012:{arn_kind}:default.{family}"
             return g

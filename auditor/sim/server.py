@@ -199,7 +199,7 @@ class SimulatedAws(SimControls):
         if fault is not None:
             code = fault.code
             if protocol == "json" and code in ("AccessDenied", "Throttling"):
-                code += "Exception"  # JSON-protocol services name them AccessDeniedException / ThrottlingException
+                code += "Exception"  # JSON services say AccessDeniedException / ThrottlingException
             message = fault.message.replace("{service}", service or "aws")
             return error_response(protocol, code, message, fault.status)
 

@@ -10,18 +10,18 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
 def as_datetime(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         if isinstance(value, datetime) and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
     text = str(value)
     if len(text) == 10:
-        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
@@ -178,7 +178,8 @@ class SimState:
         count: int | None = None,
     ) -> None:
         msg = message or (
-            "User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: {service}:" + operation
+            "User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: {service}:"
+            + operation
             if code.startswith("AccessDenied")
             else f"simulated {code}"
         )
@@ -219,8 +220,10 @@ class SimState:
                     f.remaining -= 1
                 hit = f
                 break
-            if hit is None and self.throttle_rate > 0 and (
-                self.throttle_ops is None or op in self.throttle_ops
+            if (
+                hit is None
+                and self.throttle_rate > 0
+                and (self.throttle_ops is None or op in self.throttle_ops)
             ):
                 self._throttle_acc += self.throttle_rate
                 if self._throttle_acc >= 1.0:

@@ -2,14 +2,14 @@
 
 Responses are serialized from botocore's own RDS service model (the shapes, member names and list member
 names are read from it), so what the front answers parses exactly as a real RDS response does. Query API
-reference: "Amazon RDS API Reference - Common query parameters / Making API requests using the Query protocol".
+reference: "Amazon RDS API Reference - Making API requests using the Query protocol".
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs
@@ -74,9 +74,7 @@ def credential_scope(headers: dict[str, str]) -> tuple[str | None, str | None]:
     return (m.group(1), m.group(2)) if m else (None, None)
 
 
-def request_protocol_and_operation(
-    path: str, headers: dict[str, str], body: bytes
-) -> tuple[str, str | None]:
+def request_protocol_and_operation(path: str, headers: dict[str, str], body: bytes) -> tuple[str, str | None]:
     """Which protocol a request speaks and which operation it names (None when it cannot tell)."""
     target = headers.get("x-amz-target")
     if target:  # JSON protocol (kms, application-autoscaling, secretsmanager, ...)
@@ -95,8 +93,8 @@ def request_protocol_and_operation(
 def _ts(value: Any) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     if isinstance(value, date):
         return value.isoformat() + "T00:00:00.000Z"
     return str(value)
