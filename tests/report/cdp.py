@@ -1,4 +1,4 @@
-"""A small Chrome DevTools Protocol client for the HTML report tests: headless Chromium, one page, events kept.
+"""A small Chrome DevTools Protocol client for the HTML report tests: headless Chromium, one page.
 
 Protocol reference: https://chromedevtools.github.io/devtools-protocol/ (Page, Runtime, Log, Network,
 Emulation domains). Chromium writes the port it picked for `--remote-debugging-port=0` to
@@ -55,7 +55,13 @@ class Browser:
         self._tmp = tempfile.TemporaryDirectory(prefix="aurora-audit-chromium-")
         profile = Path(self._tmp.name)
         self.proc = subprocess.Popen(
-            [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
+            [
+                binary,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                "--remote-debugging-port=0",
+                "about:blank",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -101,7 +107,22 @@ class Browser:
                     raise CdpError(f"{method}: {msg['error']}")
                 return dict(msg.get("result", {}))
             if "method" in msg:
-                self.events.append(msg)
+                self._record(msg)
+
+    def _record(self, msg: dict[str, Any]) -> None:
+        self.events.append(msg)
+        if msg["method"] == "Page.javascriptDialogOpening":
+            # A dialog blocks the page until answered; dismiss it (the test asserts it never happened).
+            self._next_id += 1
+            self.ws.send(
+                json.dumps(
+                    {
+                        "id": self._next_id,
+                        "method": "Page.handleJavaScriptDialog",
+                        "params": {"accept": False},
+                    }
+                )
+            )
 
     def wait_for(self, event: str, timeout_s: float | None = None) -> dict[str, Any]:
         for seen in self.events:
@@ -111,7 +132,7 @@ class Browser:
         while time.monotonic() < deadline:
             msg = json.loads(self.ws.recv())
             if "method" in msg:
-                self.events.append(msg)
+                self._record(msg)
                 if msg["method"] == event:
                     return msg
         raise CdpError(f"timed out waiting for {event}")
@@ -144,7 +165,8 @@ class Browser:
             params["captureBeyondViewport"] = True
             metrics = self.send("Page.getLayoutMetrics")
             size = metrics.get("cssContentSize") or metrics["contentSize"]
-            params["clip"] = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1}
+            height = min(size["height"], 6000)
+            params["clip"] = {"x": 0, "y": 0, "width": size["width"], "height": height, "scale": 1}
         data = self.send("Page.captureScreenshot", **params)["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))

@@ -31,13 +31,15 @@ def check_golden(name: str, text: str) -> None:
         return
     assert path.exists(), f"missing golden file {path}; run with AURORA_AUDIT_UPDATE_GOLDEN=1 to create it"
     expected = path.read_text(encoding="utf-8")
-    assert text == expected, f"{name} differs from its golden file; regenerate with AURORA_AUDIT_UPDATE_GOLDEN=1"
+    assert text == expected, f"{name} differs from its golden file (AURORA_AUDIT_UPDATE_GOLDEN=1 regenerates)"
 
 
 def _missing(what: str) -> None:
     # In CI a missing browser is a broken pipeline, not a reason to stop testing the HTML.
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} is required when CI=true (apt-get install -y chromium; pip install websocket-client)")
+        pytest.fail(
+            f"{what} is required when CI=true (apt-get install chromium; pip install websocket-client)"
+        )
     pytest.skip(f"{what} not available")
 
 

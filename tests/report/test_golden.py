@@ -1,4 +1,4 @@
-"""Golden files: every format rendered from the fixed AuditResult must match tests/report/golden/ byte for byte.
+"""Golden files: each format rendered from the fixed AuditResult matches tests/report/golden/ byte for byte.
 
 Regenerate after an intended change: AURORA_AUDIT_UPDATE_GOLDEN=1 pytest tests/report/test_golden.py
 """
@@ -20,7 +20,11 @@ def test_format_matches_golden(fmt: Format, result: AuditResult) -> None:
 
 @pytest.mark.parametrize(
     ("name", "color", "quiet"),
-    [("terminal.txt", False, False), ("terminal-color.txt", True, False), ("terminal-quiet.txt", False, True)],
+    [
+        ("terminal.txt", False, False),
+        ("terminal-color.txt", True, False),
+        ("terminal-quiet.txt", False, True),
+    ],
 )
 def test_terminal_matches_golden(name: str, color: bool, quiet: bool, result: AuditResult) -> None:
     check_golden(name, render_terminal(result, color=color, quiet=quiet))

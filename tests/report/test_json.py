@@ -109,7 +109,8 @@ def test_schema_file_lives_inside_the_package() -> None:
 def test_wheel_ships_schema_and_template(tmp_path: Path) -> None:
     pytest.importorskip("hatchling", reason="hatchling needed to build the wheel offline")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+        + ["-w", str(tmp_path), str(REPO)],
         check=True,
         capture_output=True,
     )
