@@ -129,22 +129,18 @@ class CallLog:
 _START_KEY = "aurora_audit_started"
 
 
-def _op_name(model: Any) -> str:
-    return f"{model.service_model.service_name}.{model.name}"
-
-
 def install_hooks(client: Any, call_log: CallLog) -> None:
     """Read-only guard + call log on one client's event system."""
 
-    def guard(params: Any = None, model: Any = None, context: Any = None, **_: Any) -> None:
+    # provide-client-params is the first event of every API call and is emitted to every handler (never
+    # short-circuited): nothing is validated, signed or sent yet. Refuse there; count and time from there.
+    def guard(model: Any = None, context: Any = None, **_: Any) -> None:
         service = model.service_model.service_name
         if model.name not in READ_ONLY_OPERATIONS.get(service, frozenset()):
             raise ReadOnlyViolation(
                 f"refused {service}:{model.name} before sending: aurora-audit only calls read operations"
             )
-
-    def before(model: Any = None, context: Any = None, **_: Any) -> None:
-        op = _op_name(model)
+        op = f"{service}.{model.name}"
         call_log.started(op)
         if context is not None:
             context[_START_KEY] = (op, time.monotonic())
@@ -156,9 +152,7 @@ def install_hooks(client: Any, call_log: CallLog) -> None:
             call_log.finished(started[0], time.monotonic() - started[1])
 
     events = client.meta.events
-    # provide-client-params is the first event of every API call: nothing is validated, signed or sent yet.
     events.register_first("provide-client-params", guard, unique_id="aurora-audit-guard")
-    events.register_first("before-call", before, unique_id="aurora-audit-calllog-before")
     events.register("after-call", after, unique_id="aurora-audit-calllog-after")
     events.register("after-call-error", after, unique_id="aurora-audit-calllog-error")
 

@@ -104,9 +104,13 @@ def collect_proxies(col: Collection, region: str) -> None:
         if targets is None:
             continue
         fronted: set[str] = set()
+        # DBProxyTarget (RDS API Reference): a TRACKED_CLUSTER target's RdsResourceId is the cluster id;
+        # its RDS_INSTANCE targets carry TrackedClusterId.
         for t in targets:
             if t.get("TrackedClusterId") in clusters:
                 fronted.add(t["TrackedClusterId"])
+            elif t.get("Type") == "TRACKED_CLUSTER" and t.get("RdsResourceId") in clusters:
+                fronted.add(t["RdsResourceId"])
             elif t.get("RdsResourceId") in instance_cluster and instance_cluster[t["RdsResourceId"]]:
                 fronted.add(str(instance_cluster[t["RdsResourceId"]]))
         if not fronted:
