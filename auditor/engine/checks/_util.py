@@ -1,0 +1,65 @@
+"""Small helpers shared by the checks (outcome constructors, the skipped-by-baseline message)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.engine.drift import diff
+from auditor.engine.registry import Outcome
+from auditor.models.findings import DriftItem, ResourceRef, Severity, Status
+
+
+def passed(ref: ResourceRef, message: str) -> Outcome:
+    return Outcome(ref, Status.PASS, message)
+
+
+def failed(
+    ref: ResourceRef, message: str, drift: list[DriftItem] | None = None, severity: Severity | None = None
+) -> Outcome:
+    return Outcome(ref, Status.FAIL, message, drift or [], severity)
+
+
+def errored(ref: ResourceRef, message: str) -> Outcome:
+    return Outcome(ref, Status.ERROR, message)
+
+
+def skipped(ref: ResourceRef, key: str, why: str = "") -> Outcome:
+    text = why or f"not checked: set {key} in the baseline to enable this rule"
+    return Outcome(ref, Status.SKIPPED, text)
+
+
+def skipped_because(ref: ResourceRef, message: str) -> Outcome:
+    return Outcome(ref, Status.SKIPPED, message)
+
+
+def flag(
+    ref: ResourceRef,
+    *,
+    key: str,
+    path: str,
+    want: bool | None,
+    actual: bool | None,
+    on: str,
+    off: str,
+    unknown: str,
+) -> Outcome:
+    """A hardening switch the baseline may require: true = must be on; false = not required."""
+    if want is None:
+        return skipped(ref, key)
+    if not want:
+        return passed(
+            ref, f"not required by the baseline ({key}: false); currently {'on' if actual else 'off'}"
+        )
+    if actual is None:
+        return errored(ref, unknown)
+    if actual:
+        return passed(ref, on)
+    return failed(ref, off, diff({path: True}, {path: actual}))
+
+
+def minimum(ref: ResourceRef, path: str, floor: float, actual: Any) -> list[DriftItem]:
+    return diff({path: f">= {floor:g}"}, {path: actual}, out_of_range=[path])
+
+
+def maximum(ref: ResourceRef, path: str, ceiling: float, actual: Any) -> list[DriftItem]:
+    return diff({path: f"<= {ceiling:g}"}, {path: actual}, out_of_range=[path])

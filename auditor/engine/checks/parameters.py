@@ -1,0 +1,231 @@
+"""PG — parameter group checks (PG01–PG05), plus the comparison helper BG and GD checks reuse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from auditor.engine import values
+from auditor.engine.checks._util import errored, failed, passed, skipped
+from auditor.engine.context import Context, cluster_ref, error_text, group_ref, instance_ref
+from auditor.engine.drift import diff
+from auditor.engine.registry import NoParams, Outcome, register
+from auditor.models.baseline import Baseline, Matcher
+from auditor.models.findings import DriftItem
+from auditor.models.snapshot import Cluster, ParameterGroup, Snapshot
+
+IN_SYNC = "in-sync"
+
+
+@dataclass
+class GroupComparison:
+    drift: list[DriftItem] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # names absent from an incomplete group
+
+
+def actual_value(g: ParameterGroup, name: str) -> tuple[Any, str | None]:
+    p = g.parameters.get(name)
+    if p is None:
+        return None, None
+    v = p.value if p.value is not None else p.raw_value
+    return v, p.data_type
+
+
+def compare_group(g: ParameterGroup, matchers: dict[str, Matcher]) -> GroupComparison:
+    """Baseline matchers vs a group's values, typed as the engine types them; drift via deepdiff."""
+    res = GroupComparison()
+    expected: dict[str, Any] = {}
+    actual: dict[str, Any] = {}
+    ranged: list[str] = []
+    for name, m in sorted(matchers.items()):
+        if name not in g.parameters and not g.complete:
+            res.unknown.append(name)
+            continue
+        v, dt = actual_value(g, name)
+        shown = None if v is None else values.display(values.normalize(v, dt))
+        ok = values.matches(m, v, dt)
+        expected[name] = shown if ok else values.describe(m, dt)
+        actual[name] = shown
+        if not m.is_exact:
+            ranged.append(name)
+    res.drift = diff(expected, actual, out_of_range=ranged)
+    return res
+
+
+def drift_sentence(drift: list[DriftItem], baseline_word: str = "the approved baseline says") -> str:
+    parts = []
+    for d in drift[:5]:
+        act = "not set" if d.actual is None else f"{d.actual}"
+        parts.append(f"{d.path} is {act}, {baseline_word} {d.expected}")
+    more = f" (and {len(drift) - 5} more)" if len(drift) > 5 else ""
+    return "; ".join(parts) + more
+
+
+def _group_outcome(
+    ctx: Context, kind: str, name: str | None, c: Cluster, matchers: dict[str, Matcher], what: str
+) -> Outcome:
+    g = ctx.group(kind, name, c.region, c.account)
+    ref = group_ref(kind, g, name or "(unknown)", c)
+    if name is None:
+        return errored(ref, f"the {what} parameter group name was not collected")
+    if g is None:
+        op = "DescribeDBClusterParameters" if kind == "cluster" else "DescribeDBParameters"
+        errs = ctx.errors(op, region=c.region, resource=name) or ctx.errors(op, region=c.region, cluster=c.id)
+        why = error_text(errs) if errs else "it is not in the snapshot"
+        return errored(ref, f"{what} parameter group {name} could not be read: {why}")
+    cmp = compare_group(g, matchers)
+    if cmp.unknown:
+        return errored(
+            ref,
+            f"{name} was read only partly (a page failed); cannot judge "
+            f"{', '.join(cmp.unknown)} — re-run the audit",
+        )
+    if cmp.drift:
+        return failed(ref, drift_sentence(cmp.drift), cmp.drift)
+    if len(matchers) == 1:
+        (pname,) = matchers
+        v, dt = actual_value(g, pname)
+        return passed(
+            ref, f"{pname} is {values.display(values.normalize(v, dt))} in {name}, as the baseline says"
+        )
+    return passed(ref, f"{name} matches the baseline on {len(matchers)} parameters")
+
+
+@register("cluster-parameters-baseline")
+def cluster_parameters(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
+    out = []
+    for c in ctx.targets:
+        if not bl.cluster_parameters:
+            out.append(
+                skipped(group_ref("cluster", None, c.parameter_group or c.id, c), "cluster_parameters")
+            )
+            continue
+        out.append(_group_outcome(ctx, "cluster", c.parameter_group, c, bl.cluster_parameters, "cluster"))
+    return out
+
+
+@register("db-parameters-baseline")
+def db_parameters(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
+    out = []
+    for c in ctx.targets:
+        names = sorted({g.name for i in ctx.instances_of(c) for g in i.parameter_groups})
+        if not names:
+            out.append(errored(cluster_ref(c), "no DB parameter group collected for any instance"))
+            continue
+        for name in names:
+            if not bl.db_parameters:
+                out.append(skipped(group_ref("db", None, name, c), "db_parameters"))
+            else:
+                out.append(_group_outcome(ctx, "db", name, c, bl.db_parameters, "DB"))
+    return out
+
+
+@register("parameter-apply-status")
+def apply_status(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
+    out = []
+    for c in ctx.targets:
+        members = {m.instance_id: m for m in c.members}
+        for i in ctx.instances_of(c):
+            ref = instance_ref(i, c.id)
+            m = members.get(i.id)
+            cl_status = m.parameter_group_status if m else None
+            db_status = {g.name: g.apply_status for g in i.parameter_groups}
+            if cl_status is None and not any(db_status.values()):
+                out.append(
+                    errored(
+                        ref, "neither DBClusterParameterGroupStatus nor ParameterApplyStatus was collected"
+                    )
+                )
+                continue
+            expected: dict[str, Any] = {}
+            actual: dict[str, Any] = {}
+            if cl_status is not None:
+                expected[f"cluster_parameter_group.{c.parameter_group}"] = IN_SYNC
+                actual[f"cluster_parameter_group.{c.parameter_group}"] = cl_status
+            for gname, st in db_status.items():
+                if st is not None:
+                    expected[f"db_parameter_group.{gname}"], actual[f"db_parameter_group.{gname}"] = (
+                        IN_SYNC,
+                        st,
+                    )
+            drift = diff(expected, actual)
+            if drift:
+                states = ", ".join(f"{d.path.split('.', 1)[1]} is {d.actual}" for d in drift)
+                out.append(
+                    failed(
+                        ref,
+                        f"{states} on {i.id}: the change is not live and never applies by itself — "
+                        "reboot the instance (failover first for the writer) in a window",
+                        drift,
+                    )
+                )
+            else:
+                out.append(passed(ref, "parameter groups are in-sync"))
+    return out
+
+
+@register("member-parameter-consistency")
+def member_consistency(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
+    out = []
+    for c in ctx.targets:
+        ref = cluster_ref(c)
+        insts = ctx.instances_of(c)
+        by_inst = {i.id: tuple(sorted(g.name for g in i.parameter_groups)) for i in insts}
+        if not insts or not any(by_inst.values()):
+            out.append(errored(ref, "no DB parameter groups collected for the cluster's instances"))
+            continue
+        writer = ctx.writer_of(c) or insts[0]
+        ref_groups = by_inst[writer.id]
+        odd = {iid: gs for iid, gs in by_inst.items() if gs != ref_groups}
+        if not odd:
+            out.append(passed(ref, f"all {len(insts)} instances use {', '.join(ref_groups)}"))
+            continue
+        expected = {f"{iid}.db_parameter_group": ",".join(ref_groups) for iid in odd}
+        actual = {f"{iid}.db_parameter_group": ",".join(gs) for iid, gs in odd.items()}
+        drift = diff(expected, actual)
+        # Show how the odd groups' values differ from the writer's (what a failover would change).
+        wg = ctx.group("db", ref_groups[0], c.region, c.account) if ref_groups else None
+        for gs in sorted({gs for gs in odd.values()}):
+            og = ctx.group("db", gs[0], c.region, c.account) if gs else None
+            if wg is not None and og is not None:
+                wv = {
+                    k: values.display(values.normalize(*actual_value(wg, k)))
+                    for k in wg.parameters
+                    if wg.parameters[k].source == "user"
+                }
+                ov = {
+                    k: values.display(values.normalize(*actual_value(og, k)))
+                    for k in og.parameters
+                    if og.parameters[k].source == "user"
+                }
+                for d in diff(wv, ov):
+                    drift.append(
+                        d.model_copy(
+                            update={"path": f"{og.name}.{d.path}", "compare": {"writer_group": wg.name}}
+                        )
+                    )
+        out.append(
+            failed(
+                ref,
+                f"instances disagree on their DB parameter group ({', '.join(sorted(odd))} differ "
+                f"from the writer's {', '.join(ref_groups)}): a failover silently changes settings",
+                drift,
+            )
+        )
+    return out
+
+
+class ForceSslParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    parameter: str = "rds.force_ssl"
+    expected: str = "1"
+
+
+@register("force-ssl", ForceSslParams)
+def force_ssl(snap: Snapshot, bl: Baseline, p: ForceSslParams, ctx: Context) -> list[Outcome]:
+    m = Matcher.model_validate(p.expected)
+    return [
+        _group_outcome(ctx, "cluster", c.parameter_group, c, {p.parameter: m}, "cluster") for c in ctx.targets
+    ]
