@@ -12,8 +12,10 @@ import json
 import logging
 import os
 import re
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -107,10 +109,12 @@ def parse_pg_dsn_options(values: Iterable[str], default_cluster: str | None) -> 
     return out
 
 
-_URI_USERINFO = re.compile(r"((?:postgres(?:ql)?)://)([^@/?#\s]*)@", re.IGNORECASE)
+# Userinfo runs to the LAST "@" before the query: an unencoded "@" or "/" in a password is a user error
+# that libpq rejects or misparses, but the text must still be redacted (over-redacting is fine).
+_URI_USERINFO = re.compile(r"((?:postgres(?:ql)?)://)([^?#\s]*)@", re.IGNORECASE)
 _QUERY_SECRET = re.compile(r"([?&](?:ssl)?password=)[^&#]*", re.IGNORECASE)
 _KW_SECRET = re.compile(r"(\b(?:ssl)?password\s*=\s*)('(?:\\.|[^'\\])*'|[^\s'&]+)", re.IGNORECASE)
-_ANY_USERINFO = re.compile(r"(postgres(?:ql)?://[^:@/\s]*):[^@/\s]*@", re.IGNORECASE)
+_ANY_USERINFO = re.compile(r"(postgres(?:ql)?://[^:@/\s]*):[^?#\s]*@", re.IGNORECASE)
 _AWS_SIG = re.compile(r"(X-Amz-(?:Signature|Security-Token|Credential)=)[^&\s\"']+", re.IGNORECASE)
 
 
@@ -141,6 +145,35 @@ def _scrub(text: str, secrets: Iterable[str]) -> str:
 
 
 # ---------------------------------------------------------------- connecting
+
+_QUIET_LOCK = threading.Lock()
+_quiet_depth = 0
+_quiet_saved: dict[str, int] = {}
+_NOISY = ("botocore", "boto3", "urllib3")
+
+
+@contextmanager
+def _quiet_aws_debug() -> Iterator[None]:
+    """Silence botocore's DEBUG logging around calls that handle secrets: at DEBUG, botocore logs SigV4
+    signatures (botocore.auth "Signature:") and response bodies (botocore.parsers "Response body:"),
+    i.e. the IAM auth token's signature and the Secrets Manager SecretString."""
+    global _quiet_depth
+    with _QUIET_LOCK:
+        if _quiet_depth == 0:
+            for name in _NOISY:
+                lg = logging.getLogger(name)
+                _quiet_saved[name] = lg.level
+                lg.setLevel(max(lg.getEffectiveLevel(), logging.INFO))
+        _quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _QUIET_LOCK:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                for name, level in _quiet_saved.items():
+                    logging.getLogger(name).setLevel(level)
+                _quiet_saved.clear()
 
 
 class _Failure(Exception):
@@ -215,16 +248,18 @@ def _resolve_target(cluster: Cluster, options: DbOptions, aws_ctx: _AwsContext |
         try:
             # RDS User Guide, "Connecting to your DB cluster using IAM authentication": the token is a
             # SigV4 presigned URL made locally (no API call), valid 15 minutes, used as the password.
-            password = aws_ctx.client("rds", cluster.region).generate_db_auth_token(
-                DBHostname=cluster.endpoint, Port=port, DBUsername=user, Region=cluster.region
-            )
+            with _quiet_aws_debug():
+                password = aws_ctx.client("rds", cluster.region).generate_db_auth_token(
+                    DBHostname=cluster.endpoint, Port=port, DBUsername=user, Region=cluster.region
+                )
             how = "IAM auth token"
         except Exception as exc:  # noqa: BLE001 - any credential problem is recorded, not raised
             log.info("IAM auth token for %s not available: %s", cluster.id, type(exc).__name__)
     if password is None and cluster.master_user_secret and cluster.master_user_secret.secret_arn:
         arn = cluster.master_user_secret.secret_arn
         try:
-            resp = aws_ctx.client("secretsmanager", cluster.region).get_secret_value(SecretId=arn)
+            with _quiet_aws_debug():
+                resp = aws_ctx.client("secretsmanager", cluster.region).get_secret_value(SecretId=arn)
             secret = json.loads(resp.get("SecretString") or "{}")
             password = secret.get("password")
             user = options.user or secret.get("username") or user
