@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from auditor.models.findings import AuditResult, DriftItem, Finding, Status
 from auditor.report.common import (
@@ -20,11 +21,19 @@ from auditor.report.common import (
     generated_text,
     group_by_cluster,
     sort_findings,
+    strip_control,
     summary_counts,
     value_text,
     verdict,
 )
 from auditor.report.topology import ClusterTopology, read_topology, readers_by_az
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ value }}` passes here before escaping: drop control characters (ESC, NUL) from AWS data."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return strip_control(value)
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -35,6 +44,7 @@ def _env() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
     env.filters["value"] = value_text
     return env
@@ -115,7 +125,7 @@ def build_view(result: AuditResult) -> dict[str, Any]:
             ClusterView(
                 id=t["id"],
                 anchor=_anchor(len(clusters)),
-                regions=[t["region"]] if t.get("region") else [],
+                regions=[region] if (region := t.get("region")) else [],
                 counts={s.value: 0 for s in Status},
                 worst=None,
                 attention=[],

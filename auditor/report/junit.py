@@ -108,7 +108,7 @@ def render_junit(result: AuditResult) -> str:
         _set(suite, "id", index)
         regions = sorted({f.resource.region for f in findings if f.resource.region})
         props = ET.SubElement(suite, "properties")
-        for name, value in (
+        for name, text in (
             ("cluster", cluster),
             ("region", ",".join(regions)),
             ("baselines", ",".join(result.baselines)),
@@ -117,7 +117,7 @@ def render_junit(result: AuditResult) -> str:
         ):
             prop = ET.SubElement(props, "property")
             _set(prop, "name", name)
-            _set(prop, "value", value)
+            _set(prop, "value", text)
         for finding in sort_findings(findings):
             _testcase(suite, finding)
         related = [e for e in result.errors if e.resource == cluster or e.resource.startswith(cluster + "/")]

@@ -118,3 +118,10 @@ def test_passing_checks_collapse_per_cluster() -> None:
 def test_print_styles_present(result: AuditResult) -> None:
     text = render_html(result)
     assert "@media print" in text and "beforeprint" in text
+
+
+def test_control_characters_never_reach_the_page(result: AuditResult) -> None:
+    text = render_html(result)
+    for ch in ("\x00", "\x0b", "\x1b"):
+        assert ch not in text
+    assert "[31mred[0m|pipe|**bold**" in text  # the printable rest of the hostile value is kept
