@@ -173,6 +173,10 @@ class SimControls:
             fields["ValidFrom"] = valid_from
         self._apply("set_certificate", {"identifier": identifier, "fields": fields})
 
+    def mark_aws_managed_key(self, key_arn: str) -> None:
+        """Answer KMS DescribeKey for this key with KeyManager=AWS (moto has no AWS-managed keys)."""
+        self._apply("mark_aws_managed_key", {"key_arn": key_arn})
+
     def clear_overrides(self) -> None:
         self._apply("clear_overrides", {})
 

@@ -21,6 +21,7 @@ from auditor.sim.wire import parse_rds
 
 MOTO_DEFAULT_CA = "rds-ca-default"
 MOTO_MYSQL_DEFAULT_CPG = "default.aurora8.0"
+MOTO_DEFAULT_KMS = "default_kms_key_id"  # moto's placeholder KmsKeyId on unencrypted resources
 
 # CreateDBInstance / ModifyDBInstance request parameters -> DBInstance response members
 _LEARNT = {
@@ -62,6 +63,8 @@ class EnrichingRdsFront(RdsFront):
     # ---------------------------------------------------------------- instances
 
     def _instance(self, region: str, inst: dict[str, Any], certs: dict[str, dict[str, Any]]) -> None:
+        if not inst.get("StorageEncrypted") and inst.get("KmsKeyId") == MOTO_DEFAULT_KMS:
+            inst.pop("KmsKeyId")
         inst.setdefault("PerformanceInsightsEnabled", False)
         inst.setdefault("MonitoringInterval", 0)
         if inst.get("CACertificateIdentifier") in (None, MOTO_DEFAULT_CA):
@@ -113,6 +116,8 @@ class EnrichingRdsFront(RdsFront):
                 status_ = member_status.get(m.get("DBInstanceIdentifier", ""), member_status.get("*"))
                 if status_:
                     m["DBClusterParameterGroupStatus"] = status_
+            if not c.get("StorageEncrypted") and c.get("KmsKeyId") == MOTO_DEFAULT_KMS:
+                c.pop("KmsKeyId")  # AWS returns no KmsKeyId for an unencrypted cluster
             c.update(override)
         chunk, marker = page(clusters, p)
         return ok("DescribeDBClusters", {"DBClusters": chunk} | _m(marker))

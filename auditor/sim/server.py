@@ -37,6 +37,7 @@ class _Front(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: avoid 40 ms delayed-ACK stalls
     server: _Front
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -84,6 +85,7 @@ class SimulatedAws(SimControls):
         self._thread: threading.Thread | None = None
         self.moto_host = ""
         self.moto_port = 0
+        self._clients: dict[tuple[str, str], Any] = {}
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -158,9 +160,16 @@ class SimulatedAws(SimControls):
         import boto3
         from botocore.config import Config
 
-        return boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
-        ).client(service, endpoint_url=self.endpoint_url, config=Config(retries={"max_attempts": 1}))
+        key = (service, region)
+        with self.state.lock:
+            cached = self._clients.get(key)
+        if cached is None:
+            cached = boto3.session.Session(
+                aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+            ).client(service, endpoint_url=self.endpoint_url, config=Config(retries={"max_attempts": 1}))
+            with self.state.lock:
+                self._clients[key] = cached
+        return cached
 
     def calls(self) -> dict[str, int]:
         """Calls the front has seen per operation since the last reset."""
@@ -206,6 +215,8 @@ class SimulatedAws(SimControls):
         def forward(params: dict[str, str] | None) -> Response:
             return self._forward(method, path, headers, encode_form(params) if params is not None else body)
 
+        if service == "kms" and operation == "DescribeKey":
+            return self._kms_describe_key(forward(None))
         if service == "rds" and protocol == "query" and operation:
             from auditor.sim.wire import form_params
 
@@ -213,6 +224,22 @@ class SimulatedAws(SimControls):
             if answered is not None:
                 return answered
         return forward(None)
+
+    def _kms_describe_key(self, response: Response) -> Response:
+        """Moto's KMS has no AWS-managed keys (aws/rds): keys marked with `mark_aws_managed_key` say
+        KeyManager AWS, as DescribeKey does for the default RDS key ("AWS managed keys", KMS guide)."""
+        status, headers, body = response
+        if status != 200:
+            return response
+        data = json.loads(body)
+        meta = data.get("KeyMetadata", {})
+        with self.state.lock:
+            managed = meta.get("Arn") in self.state.aws_managed_keys
+        if not managed:
+            return response
+        meta["KeyManager"] = "AWS"
+        meta["Description"] = "Default key that protects my RDS database volumes when no other key is defined"
+        return status, headers, json.dumps(data).encode()
 
     def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
         conn = http.client.HTTPConnection(self.moto_host, self.moto_port, timeout=60)

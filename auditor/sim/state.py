@@ -53,6 +53,7 @@ class SimState:
     throttle_ops: tuple[str, ...] | None = None
     _throttle_acc: float = 0.0
     calls: dict[str, int] = field(default_factory=dict)  # operation -> calls seen by the front
+    aws_managed_keys: set[str] = field(default_factory=set)  # KMS key ARNs answered as KeyManager=AWS
 
     METHODS = (
         "set_instance",
@@ -70,6 +71,7 @@ class SimState:
         "set_throttling",
         "clear_faults",
         "clear_overrides",
+        "mark_aws_managed_key",
     )
 
     def apply(self, method: str, kwargs: dict[str, Any]) -> Any:
@@ -151,6 +153,9 @@ class SimState:
         clean = {k: (as_datetime(v) if k in ("ValidFrom", "ValidTill") else v) for k, v in fields.items()}
         self.certificates.setdefault(identifier, {}).update(clean)
 
+    def _mark_aws_managed_key(self, key_arn: str) -> None:
+        self.aws_managed_keys.add(key_arn)
+
     def _clear_overrides(self) -> None:
         for store in (
             self.instances,
@@ -165,6 +170,7 @@ class SimState:
         ):
             store.clear()
         self.calls.clear()
+        self.aws_managed_keys.clear()
 
     # ---------------------------------------------------------------- faults
 
