@@ -11,11 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
-import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -25,7 +22,7 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
 from auditor.collect import pg_queries as q
-from auditor.errors import UsageError
+from auditor.collect.pg_dsn import parse_pg_dsn_options, quiet_aws_debug, redact_dsn, scrub
 from auditor.models.snapshot import (
     Cluster,
     CollectionError,
@@ -40,9 +37,9 @@ from auditor.models.snapshot import (
 
 log = logging.getLogger(__name__)
 
+__all__ = ["DbOptions", "collect_database", "open_connection", "parse_pg_dsn_options", "redact_dsn"]
+
 APPLICATION_NAME = "aurora-audit"
-_SCHEMES = ("postgresql://", "postgres://")
-_CLUSTER_ID = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 
 
 class _AwsContext(Protocol):  # the slice of auditor.collect.aws.AwsContext this module uses
@@ -63,117 +60,7 @@ class DbOptions:
     user: str | None = None  # DB user without a DSN (IAM or secret); default: the cluster's master user
 
 
-# ---------------------------------------------------------------- options and redaction
-
-
-def parse_pg_dsn_options(values: Iterable[str], default_cluster: str | None) -> dict[str, str]:
-    """`--pg-dsn [CLUSTER_ID=]URI` values -> {cluster id: URI}. A value starting with the scheme applies
-    to `default_cluster` (the audited cluster; blue for gate). Raises UsageError (one line, redacted)."""
-    out: dict[str, str] = {}
-    for raw in values:
-        value = raw.strip()
-        if value.lower().startswith(_SCHEMES):
-            if not default_cluster:
-                raise UsageError(
-                    f"--pg-dsn {redact_dsn(value)}: no cluster to apply it to; write CLUSTER_ID=postgresql://..."
-                )
-            cluster, dsn = default_cluster, value
-        elif "=" in value:
-            cluster, dsn = value.split("=", 1)
-            cluster, dsn = cluster.strip(), dsn.strip()
-            if not _CLUSTER_ID.match(cluster):
-                raise UsageError(
-                    f"--pg-dsn {redact_dsn(value)}: {cluster!r} is not a cluster id; "
-                    "expected [CLUSTER_ID=]postgresql://user@host:5432/db"
-                )
-            if not dsn.lower().startswith(_SCHEMES):
-                raise UsageError(
-                    f"--pg-dsn {redact_dsn(value)}: the connection string for {cluster} must be a URI "
-                    "starting with postgresql:// or postgres://"
-                )
-        else:
-            raise UsageError(
-                f"--pg-dsn {redact_dsn(value)}: expected [CLUSTER_ID=]postgresql://user@host:5432/db"
-            )
-        try:
-            conninfo_to_dict(dsn)
-        except psycopg.Error:
-            # libpq's message can quote the URI (and so a password): do not repeat it.
-            raise UsageError(
-                f"--pg-dsn {redact_dsn(value)}: not a valid libpq connection URI "
-                "(check percent-encoding of special characters in the user or password)"
-            ) from None
-        if cluster in out:
-            raise UsageError(f"--pg-dsn given twice for cluster {cluster}")
-        out[cluster] = dsn
-    return out
-
-
-# Userinfo runs to the LAST "@" before the query: an unencoded "@" or "/" in a password is a user error
-# that libpq rejects or misparses, but the text must still be redacted (over-redacting is fine).
-_URI_USERINFO = re.compile(r"((?:postgres(?:ql)?)://)([^?#\s]*)@", re.IGNORECASE)
-_QUERY_SECRET = re.compile(r"([?&](?:ssl)?password=)[^&#]*", re.IGNORECASE)
-_KW_SECRET = re.compile(r"(\b(?:ssl)?password\s*=\s*)('(?:\\.|[^'\\])*'|[^\s'&]+)", re.IGNORECASE)
-_ANY_USERINFO = re.compile(r"(postgres(?:ql)?://[^:@/\s]*):[^?#\s]*@", re.IGNORECASE)
-_AWS_SIG = re.compile(r"(X-Amz-(?:Signature|Security-Token|Credential)=)[^&\s\"']+", re.IGNORECASE)
-
-
-def redact_dsn(dsn: str) -> str:
-    """The DSN with its password (userinfo, `password=` query or keyword) replaced by ***."""
-
-    def userinfo(m: re.Match[str]) -> str:
-        user, sep, _ = m.group(2).partition(":")
-        return f"{m.group(1)}{user}{':***' if sep else ''}@"
-
-    out = _URI_USERINFO.sub(userinfo, dsn)
-    out = _QUERY_SECRET.sub(r"\1***", out)
-    return _KW_SECRET.sub(r"\1***", out)
-
-
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    """Remove known secrets and anything shaped like one from a message (libpq can echo DSNs)."""
-    from urllib.parse import quote, quote_plus
-
-    for s in secrets:
-        if s and len(s) >= 3:
-            for form in {s, quote(s, safe=""), quote_plus(s)}:
-                text = text.replace(form, "***")
-    text = _ANY_USERINFO.sub(r"\1:***@", text)
-    text = _QUERY_SECRET.sub(r"\1***", text)
-    text = _KW_SECRET.sub(r"\1***", text)
-    return _AWS_SIG.sub(r"\1***", text)
-
-
 # ---------------------------------------------------------------- connecting
-
-_QUIET_LOCK = threading.Lock()
-_quiet_depth = 0
-_quiet_saved: dict[str, int] = {}
-_NOISY = ("botocore", "boto3", "urllib3")
-
-
-@contextmanager
-def _quiet_aws_debug() -> Iterator[None]:
-    """Silence botocore's DEBUG logging around calls that handle secrets: at DEBUG, botocore logs SigV4
-    signatures (botocore.auth "Signature:") and response bodies (botocore.parsers "Response body:"),
-    i.e. the IAM auth token's signature and the Secrets Manager SecretString."""
-    global _quiet_depth
-    with _QUIET_LOCK:
-        if _quiet_depth == 0:
-            for name in _NOISY:
-                lg = logging.getLogger(name)
-                _quiet_saved[name] = lg.level
-                lg.setLevel(max(lg.getEffectiveLevel(), logging.INFO))
-        _quiet_depth += 1
-    try:
-        yield
-    finally:
-        with _QUIET_LOCK:
-            _quiet_depth -= 1
-            if _quiet_depth == 0:
-                for name, level in _quiet_saved.items():
-                    logging.getLogger(name).setLevel(level)
-                _quiet_saved.clear()
 
 
 class _Failure(Exception):
@@ -226,8 +113,12 @@ def _resolve_target(cluster: Cluster, options: DbOptions, aws_ctx: _AwsContext |
         given = conninfo_to_dict(dsn)
         secrets = [str(given[k]) for k in ("password", "sslpassword") if given.get(k)]
         params.update(given)  # the DSN's own settings win
-        params["options"] = _session_options(options, given.get("options"))
-        return _Target(params, redact_dsn(dsn), secrets)
+        dsn_opts = given.get("options")
+        params["options"] = _session_options(options, str(dsn_opts) if dsn_opts else None)
+        desc = redact_dsn(dsn)
+        if "sslmode" not in given:  # our default, not PGSSLMODE: TLS stays verified unless the URI says
+            desc += f" (sslmode={params['sslmode']})"
+        return _Target(params, desc, secrets)
 
     if not cluster.endpoint:
         raise _Failure(
@@ -248,7 +139,7 @@ def _resolve_target(cluster: Cluster, options: DbOptions, aws_ctx: _AwsContext |
         try:
             # RDS User Guide, "Connecting to your DB cluster using IAM authentication": the token is a
             # SigV4 presigned URL made locally (no API call), valid 15 minutes, used as the password.
-            with _quiet_aws_debug():
+            with quiet_aws_debug():
                 password = aws_ctx.client("rds", cluster.region).generate_db_auth_token(
                     DBHostname=cluster.endpoint, Port=port, DBUsername=user, Region=cluster.region
                 )
@@ -258,7 +149,7 @@ def _resolve_target(cluster: Cluster, options: DbOptions, aws_ctx: _AwsContext |
     if password is None and cluster.master_user_secret and cluster.master_user_secret.secret_arn:
         arn = cluster.master_user_secret.secret_arn
         try:
-            with _quiet_aws_debug():
+            with quiet_aws_debug():
                 resp = aws_ctx.client("secretsmanager", cluster.region).get_secret_value(SecretId=arn)
             secret = json.loads(resp.get("SecretString") or "{}")
             password = secret.get("password")
@@ -348,7 +239,7 @@ def collect_database(
             account=cluster.account,
             cluster=cluster.id,
             code=code,
-            message=_one_line(_scrub(message, secrets)),
+            message=_one_line(scrub(message, secrets)),
         )
 
     try:
@@ -367,7 +258,15 @@ def collect_database(
         conn = psycopg.connect(autocommit=True, **target.params)
     except Exception as exc:  # noqa: BLE001 - psycopg/libpq/OS errors all become data
         code = _classify_connect(exc)
-        err = failed(code, "Connect", f"could not connect to {target.description}: {exc}", target.secrets)
+        hint = ""
+        if code == "TLS":
+            hint = (
+                "; TLS is verified by default (sslmode=verify-full): give the RDS CA bundle "
+                "(DbOptions.sslrootcert or PGSSLROOTCERT), or set sslmode in the --pg-dsn URI"
+            )
+        err = failed(
+            code, "Connect", f"could not connect to {target.description}: {exc}{hint}", target.secrets
+        )
         log.warning("%s: %s", cluster.id, err.message)
         return DatabaseState(status="error", reason=err.message, **base), [err]
 

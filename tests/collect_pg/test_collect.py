@@ -7,7 +7,7 @@ import time
 import psycopg
 import pytest
 
-from auditor.collect.postgres import DbOptions, collect_database, open_connection
+from auditor.collect.postgres import DbOptions, collect_database, open_connection, parse_pg_dsn_options
 from auditor.models.snapshot import DatabaseState
 from tests.collect_pg.conftest import make_cluster, make_wal
 
@@ -197,3 +197,21 @@ def test_session_is_read_only_with_timeouts(pg, pg_dsn) -> None:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("CREATE TABLE must_not_exist (id int)")
     assert pg.execute("SELECT to_regclass('public.must_not_exist') IS NULL")[0][0] is True
+
+
+def test_blue_and_green_writers_on_two_servers(pg, pg_server_factory) -> None:
+    green = pg_server_factory("green")
+    try:
+        green.execute("SELECT pg_create_logical_replication_slot('green_only', 'test_decoding')")
+        pg.execute("SELECT pg_create_logical_replication_slot('blue_only', 'test_decoding')")
+        dsns = parse_pg_dsn_options([pg.dsn(), f"prod-app-green-abc123={green.dsn()}"], "prod-app")
+        options = DbOptions(dsns=dsns)
+        blue_state, blue_errors = collect_database(make_cluster("prod-app"), options, None)
+        green_state, green_errors = collect_database(make_cluster("prod-app-green-abc123"), options, None)
+        assert blue_errors == green_errors == []
+        assert [s.name for s in blue_state.slots] == ["blue_only"]
+        assert [s.name for s in green_state.slots] == ["green_only"]
+        assert green_state.cluster_id == "prod-app-green-abc123"
+        assert green_state.instance_id == "prod-app-green-abc123-1"
+    finally:
+        green.reset()

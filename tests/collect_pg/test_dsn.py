@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from auditor.collect import pg_queries as q
-from auditor.collect.postgres import DbOptions, _scrub, collect_database, parse_pg_dsn_options, redact_dsn
+from auditor.collect.pg_dsn import scrub as _scrub
+from auditor.collect.postgres import DbOptions, collect_database, parse_pg_dsn_options, redact_dsn
 from auditor.errors import UsageError
 from auditor.models.snapshot import Cluster
 
