@@ -122,11 +122,21 @@ def blocking_failures(result: AuditResult) -> list[Finding]:
 
 
 def blocking_errors(result: AuditResult) -> list[Finding]:
-    return [f for f in result.findings if f.status is Status.ERROR and f.severity.at_least(result.fail_on)]
+    """Errors that make the run exit 2: at or above fail_on, and for `gate` any BG error (fail closed)."""
+    gate = result.command == "gate"
+    return [
+        f
+        for f in result.findings
+        if f.status is Status.ERROR
+        and (f.severity.at_least(result.fail_on) or (gate and f.rule_id[:2] == "BG"))
+    ]
 
 
 def verdict(result: AuditResult) -> Verdict:
-    """The same decision the exit codes make (CONTRACT.md): 2 incomplete > 1 fail > 0 pass."""
+    """The same decision as `auditor.exit_codes.decide` (2 incomplete > 1 fail > 0 pass), plus: a result
+    marked `complete=False` is always INCOMPLETE (CONTRACT.md: a run that exits 2 is marked incomplete).
+    A test keeps the two in step.
+    """
     errors = blocking_errors(result)
     failures = blocking_failures(result)
     threshold = result.fail_on.value
@@ -135,7 +145,7 @@ def verdict(result: AuditResult) -> Verdict:
         if not result.complete:
             parts.append("the audit could not collect everything it needed")
         if errors:
-            parts.append(f"{_n(len(errors), 'check')} at or above {threshold} could not be evaluated")
+            parts.append(f"{_n(len(errors), 'blocking check')} could not be evaluated")
         if failures:
             parts.append(f"{_n(len(failures), 'failure')} at or above {threshold}")
         return Verdict(VerdictKind.INCOMPLETE, "INCOMPLETE", "; ".join(parts).capitalize() + ".", errors)

@@ -59,6 +59,33 @@ def verdict_line(result: AuditResult, color: bool) -> str:
     return f"{_paint(v.headline, _VERDICT_COLOUR[v.kind], color)} {one_line(v.detail)} [{counts}]"
 
 
+def gate_verdict(
+    result: AuditResult, code: int, db_skipped_unapproved: bool = False, color: bool = False
+) -> str:
+    """One line for the blue/green gate, from the exit code cli.py decided (0 / 1 / 2): may we switch over?"""
+    bg = [f for f in result.findings if f.family == "BG"]
+    bg_fail = [f for f in bg if f.status is Status.FAIL and f.severity.at_least(result.fail_on)]
+    bg_err = [f for f in bg if f.status is Status.ERROR]
+    if code == 0:
+        word, colour = "GATE OPEN", _VERDICT_COLOUR[VerdictKind.PASS]
+        why = f"switchover may proceed ({len(bg)} blue/green checks evaluated, none blocking)"
+    elif code == 1:
+        word, colour = "GATE CLOSED", _VERDICT_COLOUR[VerdictKind.FAIL]
+        ids = ", ".join(sorted({f.rule_id for f in bg_fail})) or "non-BG rules"
+        why = f"do not switch over: failures at or above {result.fail_on.value} ({ids})"
+    else:
+        word, colour = "GATE CLOSED (fail closed)", _VERDICT_COLOUR[VerdictKind.INCOMPLETE]
+        reasons = []
+        if db_skipped_unapproved:
+            reasons.append("in-database checks were skipped (--no-db without --allow-skip-db)")
+        if bg_err:
+            reasons.append("could not evaluate " + ", ".join(sorted({f.rule_id for f in bg_err})))
+        if not result.complete:
+            reasons.append("the audit is incomplete")
+        why = "do not switch over: " + ("; ".join(reasons) or "the audit could not be completed")
+    return f"{_paint(word, colour, color)}: {why}"
+
+
 def render_terminal(result: AuditResult, color: bool, quiet: bool = False, width: int | None = None) -> str:
     """The text the CLI prints to stdout after an audit (ends with a newline)."""
     if quiet:

@@ -41,3 +41,25 @@ def test_verdict_follows_the_exit_code_rules() -> None:
     assert verdict(_with(base, findings=below)).kind is VerdictKind.PASS
     assert verdict(_with(base, findings=below, fail_on=Severity.INFO)).kind is VerdictKind.FAIL
     assert verdict(_with(base, findings=below, complete=False)).kind is VerdictKind.INCOMPLETE
+
+
+@pytest.mark.parametrize("command", ["check", "gate", "fleet"])
+@pytest.mark.parametrize("fail_on", list(Severity))
+def test_verdict_agrees_with_exit_codes(command: str, fail_on: Severity) -> None:
+    from auditor.exit_codes import ExitCode, decide
+
+    base = build_result(complete=True)
+    variants = [
+        base.findings,
+        [f for f in base.findings if f.status is not Status.ERROR],
+        [f for f in base.findings if f.status is Status.PASS],
+        [f.model_copy(update={"severity": Severity.LOW}) for f in base.findings],  # a low BG error
+    ]
+    expected = {
+        ExitCode.OK: VerdictKind.PASS,
+        ExitCode.FINDINGS: VerdictKind.FAIL,
+        ExitCode.ERROR: VerdictKind.INCOMPLETE,
+    }
+    for findings in variants:
+        r = _with(base, findings=findings, command=command, fail_on=fail_on)
+        assert verdict(r).kind is expected[decide(r, fail_on, gate=command == "gate")]

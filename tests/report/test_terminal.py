@@ -76,3 +76,15 @@ def test_progress_on_a_tty_uses_carriage_returns_and_clears() -> None:
     out = stream.getvalue()
     assert "\n" not in out and out.endswith("\r")
     assert "collecting 200/200 clusters…" in out
+
+
+def test_gate_verdict_lines(result: AuditResult) -> None:
+    from auditor.report.terminal import gate_verdict
+
+    assert gate_verdict(result, 0).startswith("GATE OPEN: switchover may proceed")
+    closed = gate_verdict(result, 1)
+    assert closed.startswith("GATE CLOSED: do not switch over") and "BG02" in closed
+    closed_hard = gate_verdict(result, 2, db_skipped_unapproved=True)
+    assert closed_hard.startswith("GATE CLOSED (fail closed)")
+    assert "--no-db" in closed_hard and "BG08" in closed_hard and "incomplete" in closed_hard
+    assert "\x1b" not in closed_hard and "\x1b" in gate_verdict(result, 2, color=True)
