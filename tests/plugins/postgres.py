@@ -2,8 +2,9 @@
 
 `pg_server_factory(name)` starts (once per session, per name) a real server: initdb as the `postgres`
 user (initdb and pg_ctl refuse root), wal_level=logical, fsync=off, a free 127.0.0.1 port, TLS with a
-throwaway CA (so sslmode=verify-full is exercised for real), trust for the superuser on loopback and
-scram-sha-256 for the password role `PASSWORD_ROLE`. `pg_server` is the default one ("blue");
+throwaway CA made with `cryptography` (so sslmode=verify-full is exercised for real), trust for the
+superuser on loopback and scram-sha-256 for members of `PASSWORD_GROUP` (`PASSWORD_ROLE` and roles made
+by `create_password_role`). `pg_server` is the default one ("blue");
 `pg_dsn` is its superuser URI and cleans up after each test (slots dropped, ALTER SYSTEM reset, objects
 gone). Without PostgreSQL binaries the tests fail when CI=true and skip otherwise.
 """
@@ -60,71 +61,83 @@ def _as_postgres(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[st
 
 
 def _make_tls(d: Path) -> None:
-    """A CA and a server certificate for 127.0.0.1/localhost (SAN), like the RDS CA bundle + endpoint."""
+    """A CA and a server certificate for 127.0.0.1/localhost (SAN), like the RDS CA bundle + endpoint;
+    plus an unrelated CA that verify-full must reject. Made with `cryptography` (a moto dependency)."""
+    import datetime
+    import ipaddress
 
-    def ssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=d, capture_output=True, check=True, timeout=60)
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
 
-    ssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=aurora-audit test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
+    now = datetime.datetime.now(datetime.UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def pem(cert: x509.Certificate) -> bytes:
+        return cert.public_bytes(serialization.Encoding.PEM)
+
+    def ca(cn: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name(cn))
+            .issuer_name(name(cn))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        return key, cert
+
+    ca_key, ca_cert = ca("aurora-audit test CA")
+    _, other = ca("other CA")
+    key = ec.generate_private_key(ec.SECP256R1())
+    server = (
+        x509.CertificateBuilder()
+        .subject_name(name("127.0.0.1"))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
     )
-    ssl(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    )
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    ssl(
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-        "-out",
-        "server.crt",
-    )
-    # A second, unrelated CA: verify-full against it must fail.
-    ssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=other CA",
-        "-keyout",
-        "other.key",
-        "-out",
-        "other-ca.crt",
+    (d / "ca.crt").write_bytes(pem(ca_cert))
+    (d / "other-ca.crt").write_bytes(pem(other))
+    (d / "server.crt").write_bytes(pem(server))
+    (d / "server.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     os.chmod(d / "server.key", 0o600)
 
