@@ -166,7 +166,9 @@ class SimulatedAws(SimControls):
         if cached is None:
             cached = boto3.session.Session(
                 aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
-            ).client(service, endpoint_url=self.endpoint_url, config=Config(retries={"max_attempts": 1}))
+            ).client(
+                service, endpoint_url=self.endpoint_url, config=Config(retries={"total_max_attempts": 1})
+            )
             with self.state.lock:
                 self._clients[key] = cached
         return cached
