@@ -286,7 +286,13 @@ def collect_database(
     if not rows:
         reason = errors[0].message if errors else "nothing could be read"
         return DatabaseState(status="error", reason=reason, queries=queries, **base), errors
-    return _build_state(base, rows, queries, version_num), errors
+    if errors:  # some sections are missing: an empty tuple there means "unknown", not "none"
+        base["reason"] = "partial: " + "; ".join(f"{e.operation} failed ({e.code})" for e in errors)
+    try:
+        return _build_state(base, rows, queries, version_num), errors
+    except ValueError as exc:  # pydantic ValidationError: a row we cannot type (should not happen)
+        err = failed("UnexpectedRow", "Query", f"could not read the result: {exc}", target.secrets)
+        return DatabaseState(status="error", reason=err.message, queries=queries, **base), [*errors, err]
 
 
 def _run_sections(
@@ -296,13 +302,14 @@ def _run_sections(
     queries = 1
     try:
         row = conn.execute(q.combined_sql(version_num)).fetchone()
-        assert row is not None
-        return dict(zip(q.SECTIONS, row, strict=True)), queries
+        if row is not None:
+            return dict(zip(q.SECTIONS, row, strict=True)), queries
+        first: BaseException = RuntimeError("no row")
     except psycopg.OperationalError as exc:
         if conn.closed or conn.broken:
             errors.append(failed(_classify_query(exc), "Query", str(exc), secrets))
             return {}, queries
-        first: BaseException = exc
+        first = exc
     except psycopg.Error as exc:
         first = exc
     log.info("combined in-database query failed (%s); reading sections one by one", _classify_query(first))

@@ -43,6 +43,7 @@ def test_basic_collection_in_one_statement(pg, pg_dsn) -> None:
     assert "rds.logical_replication" not in state.settings  # absent off RDS: simply absent
     assert state.connection == pg_dsn  # no password in it to redact
     assert state.slots == () and state.oldest_transaction is None
+    assert DatabaseState.model_validate_json(state.model_dump_json()) == state  # snapshot JSON round-trip
     print(f"\nMEASURE one collection: queries={state.queries} wall={elapsed * 1000:.1f} ms")
 
 

@@ -100,6 +100,7 @@ def test_statement_timeout_costs_only_the_blocked_section(pg) -> None:
         state, errors = run(pg.dsn(), statement_timeout_ms=300, lock_timeout_ms=60000)
         locker.rollback()
     assert state.status == "collected"
+    assert state.reason == "partial: Query pg_publication failed (StatementTimeout)"
     assert [(e.operation, e.code) for e in errors] == [("Query pg_publication", "StatementTimeout")]
     assert "statement timeout" in errors[0].message
     assert state.queries == 1 + len(q.SECTIONS)  # the combined statement, then each section alone
