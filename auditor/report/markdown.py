@@ -39,7 +39,7 @@ def md_escape(text: str, limit: int = MAX_CELL) -> str:
 def _code(text: str) -> str:
     """Short identifiers (rule ids, resource ids) in a code span, with backticks and pipes made harmless."""
     flat = one_line(text)[:MAX_CELL]
-    # Code spans are literal in CommonMark, but other renderers differ: anything markup-like gets escaped text.
+    # Code spans are literal in CommonMark, other renderers differ: markup-like text gets escaped instead.
     if not flat or any(ch in flat for ch in "`|<>&"):
         return md_escape(flat)
     return f"`{flat}`"
