@@ -157,14 +157,23 @@ def install_hooks(client: Any, call_log: CallLog) -> None:
     events.register("after-call-error", after, unique_id="aurora-audit-calllog-error")
 
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
+DEFAULT_MAX_ATTEMPTS = 8  # botocore "standard" retry mode: throttling and transient errors, with backoff
 
 
 class AwsContext:
     """A session (optionally via AssumeRole), clients cached per (service, region), hooks on each."""
 
-    def __init__(self, options: AwsOptions, call_log: CallLog | None = None) -> None:
+    def __init__(
+        self,
+        options: AwsOptions,
+        call_log: CallLog | None = None,
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
         self.options = options
+        self._config = Config(
+            retries={"mode": "standard", "max_attempts": max_attempts}, connect_timeout=5, read_timeout=30
+        )
         self.call_log = call_log if call_log is not None else CallLog()
         self._lock = threading.RLock()
         self._clients: dict[tuple[str, str | None], Any] = {}
@@ -179,7 +188,7 @@ class AwsContext:
             raise CollectionFailed(f"AWS profile not found: {exc}; check --profile / AWS_PROFILE") from exc
 
     def _make_client(self, session: boto3.Session, service: str, region: str | None) -> Any:
-        kwargs: dict[str, Any] = {"config": _CONFIG}
+        kwargs: dict[str, Any] = {"config": self._config}
         if region:
             kwargs["region_name"] = region
         if self.options.endpoint_url:

@@ -80,9 +80,12 @@ def describe_for_clusters(col: Collection, region: str) -> list[tuple[str, str]]
         bgd = convert_bgd(raw, region, col.account)
         with col.lock:
             col.blue_green[(region, bgd.id)] = bgd
-        if src is not None and src.role == "target" and bgd.target_cluster_id and tgt is None:
-            t_region = arn_parts(bgd.target_arn or "")[0] or region
-            greens.append((t_region, bgd.target_cluster_id))
+        if src is not None and src.role == "target" and bgd.target_cluster_id:
+            if tgt is None:
+                t_region = arn_parts(bgd.target_arn or "")[0] or region
+                greens.append((t_region, bgd.target_cluster_id))
+            elif tgt.role == "target":  # whole-region collection listed green as a cluster of its own
+                col.replace_cluster(tgt.model_copy(update={"role": "green"}))
     return greens
 
 

@@ -126,6 +126,7 @@ def build(with_bgd: bool = True) -> Topology:
         MasterUsername="app_admin",
         ManageMasterUserPassword=True,
         MasterUserSecretKmsKeyId=t.kms_key_arn,
+        DBClusterParameterGroupName=t.cluster_pg,
         StorageEncrypted=True,
         KmsKeyId=t.kms_key_arn,
     )
@@ -454,6 +455,7 @@ def install_gaps(
                     PerformanceInsightsKMSKeyId=t.kms_key_arn,
                     PerformanceInsightsRetentionPeriod=7,
                     MonitoringInterval=60,
+                    PubliclyAccessible=False,
                 )
                 inst["CertificateDetails"] = {
                     "CAIdentifier": inst.get("CACertificateIdentifier", "rds-ca-default"),
