@@ -89,10 +89,8 @@ def test_reports_stay_well_formed(
     ]
     assert cases
     if status is Status.FAIL:
-        assert any(
-            (c.find("failure") is not None and c.find("failure").get("message") == xml_safe(message))
-            for c in cases
-        )
+        failures = [el for c in cases if (el := c.find("failure")) is not None]
+        assert any(el.get("message") == xml_safe(message) for el in failures)
 
     # HTML: only our own script element, no injected event handlers.
     tags = _Tags()
