@@ -21,10 +21,43 @@ from auditor.report import FILENAMES, Format, render  # noqa: E402
 from tests.report.synthetic import synthetic_result  # noqa: E402
 
 
+def browser_figures(html: str) -> None:
+    """Load time and one filter click in headless Chromium (tests/report/cdp.py)."""
+    import tempfile
+
+    from tests.report.cdp import Browser, find_chromium
+
+    binary = find_chromium()
+    if binary is None:
+        print("chromium: not installed")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        page = Path(tmp) / "report.html"
+        page.write_text(html, encoding="utf-8")
+        browser = Browser(binary)
+        try:
+            start = time.perf_counter()
+            browser.open(page.as_uri())
+            load_ms = (time.perf_counter() - start) * 1000
+            click = (
+                "(() => { const t = performance.now(); document.querySelector('#filter-problems').click();"
+            )
+            click += " return performance.now() - t; })()"
+            filter_ms = browser.evaluate(click)
+            nodes = browser.evaluate("document.getElementsByTagName('*').length")
+        finally:
+            browser.close()
+    print(f"chromium: load {load_ms:.0f} ms (navigate to load event, incl. 0.2 s settle)")
+    print(f"chromium: 'problems only' filter {filter_ms:.0f} ms; {nodes:,} DOM elements")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clusters", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--chromium", action="store_true", help="also time load and filtering in headless Chromium"
+    )
     args = parser.parse_args()
     result = synthetic_result(args.clusters)
     counts = result.compute_summary()
@@ -49,6 +82,8 @@ def main() -> int:
             f"{len(raw) / max(len(result.findings), 1):>15.0f}{medians[fmt]:>11.0f}"
         )
     print(f"html/json render-time ratio: {medians[Format.HTML] / max(medians[Format.JSON], 1e-9):.1f}")
+    if args.chromium:
+        browser_figures(render(Format.HTML, result))
     return 0
 
 
