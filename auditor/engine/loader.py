@@ -171,4 +171,4 @@ def get_rule(rule_id: str, folder: Path | None = None) -> RuleSpec:
 
 
 def load_waivers(path: Path | str) -> Waivers:
-    return parse_waivers(read_yaml(path))
+    return parse_waivers(read_yaml(path), {r.id for r in load_rules()})

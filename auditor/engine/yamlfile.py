@@ -97,7 +97,9 @@ def validate(
 def validation_error(
     doc: YamlDoc, exc: ValidationError, *, base_loc: Loc = (), hint: str = ""
 ) -> InputFileError:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # An unknown key usually explains a "missing" one (a typo), so report it first.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = base_loc + tuple(p for p in err["loc"] if not _is_internal(p))
     where = ".".join(str(p) for p in loc) or "(top level)"
     kind = err["type"]
@@ -114,7 +116,7 @@ def validation_error(
     else:
         what = f"{where}: {err['msg']} (got {err.get('input')!r})"
         fix = hint or "correct the value"
-    n = len(exc.errors())
+    n = len(errors)
     if n > 1:
         what += f"; {n - 1} more problem(s) after this one"
     return InputFileError(f"{doc.path}:{doc.line(loc)}: {what} ({fix})")
