@@ -106,6 +106,9 @@ def render_junit(result: AuditResult) -> str:
         _set(suite, "time", "0")
         _set(suite, "timestamp", timestamp)
         _set(suite, "id", index)
+        # package and hostname: required by the stricter Ant-derived XSD; render() is pure, so no real host.
+        _set(suite, "package", f"aurora-audit.{result.command}")
+        _set(suite, "hostname", "localhost")
         regions = sorted({f.resource.region for f in findings if f.resource.region})
         props = ET.SubElement(suite, "properties")
         for name, text in (
@@ -136,6 +139,8 @@ def render_junit(result: AuditResult) -> str:
         _set(suite, "time", "0")
         _set(suite, "timestamp", timestamp)
         _set(suite, "id", len(groups))
+        _set(suite, "package", f"aurora-audit.{result.command}")
+        _set(suite, "hostname", "localhost")
         err = ET.SubElement(suite, "system-err")
         err.text = _text("\n".join(f"{e.operation} {e.resource}: {e.message}" for e in unmatched))
     for key, value in totals.items():
