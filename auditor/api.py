@@ -137,3 +137,30 @@ def run_check(cluster_id: str | None, opts: RunOptions, progress: ProgressFn | N
     if progress:
         progress("evaluating")
     return RunOutcome(evaluate_snapshot(snapshot, opts, "check"), snapshot)
+
+
+def run_gate(  # placeholder until auditor/gate.py lands (issue 6)
+    bgd_id: str | None,
+    cluster_id: str | None,
+    opts: RunOptions,
+    *,
+    target_engine_version: str | None = None,
+    progress: ProgressFn | None = None,
+) -> RunOutcome:
+    raise UsageError("gate: not available in this build yet")
+
+
+def run_fleet(  # placeholder until auditor/fleet.py lands (issue 7)
+    opts: RunOptions,
+    *,
+    tags: tuple[str, ...] = (),
+    engines: tuple[str, ...] = (),
+    previous: str | None = None,
+    shard: str | None = None,
+    progress: ProgressFn | None = None,
+) -> RunOutcome:
+    raise UsageError("fleet: not available in this build yet")
+
+
+def merge_reports(paths: list[str]) -> AuditResult:  # placeholder until auditor/fleet.py lands (issue 7)
+    raise UsageError("merge: not available in this build yet")
