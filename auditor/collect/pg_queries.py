@@ -63,7 +63,8 @@ SETTING_NAMES: tuple[str, ...] = (
     "max_wal_senders",
     "max_slot_wal_keep_size",
     "max_wal_size",
-    "wal_keep_size",
+    "wal_keep_size",  # 13+
+    "wal_keep_segments",  # before 13
     "synchronous_commit",
     "rds.logical_replication",
     "server_version_num",

@@ -52,7 +52,7 @@ class DbOptions:
 
     dsns: dict[str, str] = field(default_factory=dict)  # cluster id -> libpq URI (from --pg-dsn)
     no_db: bool = False
-    sslrootcert: str | None = None  # CA bundle; else PGSSLROOTCERT
+    sslrootcert: str | None = None  # CA bundle (--pg-sslrootcert); else PGSSLROOTCERT
     connect_timeout_s: int = 5
     statement_timeout_ms: int = 5000
     lock_timeout_ms: int | None = None  # None: same as statement_timeout_ms
@@ -262,7 +262,7 @@ def collect_database(
         if code == "TLS":
             hint = (
                 "; TLS is verified by default (sslmode=verify-full): give the RDS CA bundle "
-                "(DbOptions.sslrootcert or PGSSLROOTCERT), or set sslmode in the --pg-dsn URI"
+                "(--pg-sslrootcert PATH or PGSSLROOTCERT), or set sslmode in the --pg-dsn URI"
             )
         err = failed(
             code, "Connect", f"could not connect to {target.description}: {exc}{hint}", target.secrets

@@ -34,7 +34,7 @@ def test_basic_collection_in_one_statement(pg, pg_dsn) -> None:
     elapsed = time.perf_counter() - t0
     assert state.queries == 1  # every section in one round trip
     assert state.server_version_num == int(pg.execute("SHOW server_version_num")[0][0])
-    assert state.server_version and state.server_version.startswith("15")
+    assert state.server_version and state.server_version.startswith(str(state.server_version_num // 10000))
     assert state.database == "postgres" and state.instance_id == "prod-app-1"
     assert state.settings["wal_level"] == "logical"
     assert state.settings["max_replication_slots"] == "10"
