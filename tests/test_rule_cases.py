@@ -133,8 +133,9 @@ def test_rule_case(rule_id: str, case: dict[str, Any]) -> None:
         got.setdefault(f.resource.id, set()).add(f.status.value)
     for resource, want in case["expect"].items():
         assert resource in got, f"no {rule_id} finding for {resource}; got {got}"
-        assert got[resource] == {want}, f"{rule_id} {resource}: want {want}, got {got[resource]}: " + "; ".join(
-            f.message for f in result.findings if f.resource.id == resource
+        assert got[resource] == {want}, (
+            f"{rule_id} {resource}: want {want}, got {got[resource]}: "
+            + "; ".join(f.message for f in result.findings if f.resource.id == resource)
         )
     for resource, text in (case.get("message") or {}).items():
         msgs = " | ".join(f.message for f in result.findings if f.resource.id == resource)

@@ -63,7 +63,8 @@ def capture_baseline(snapshot: Snapshot, cluster_id: str) -> str:
     ctx = Context(snapshot=snapshot, today=snapshot.taken_at.date(), targets=[c])
     data = _capture(ctx, c)
     header = (
-        f"# Captured by `aurora-audit baseline capture {c.id}` from the snapshot taken {snapshot.taken_at.isoformat()}.\n"
+        f"# Captured by `aurora-audit baseline capture {c.id}`\n"
+        f"# from the snapshot taken {snapshot.taken_at.isoformat()}.\n"
         "# Review every line before approving it: this is the cluster as it IS, not as it should be.\n"
         "# Switches captured as false mean 'not required' — flip them to true to require them.\n"
     )
@@ -91,7 +92,11 @@ def _capture(ctx: Context, c: Cluster) -> dict[str, Any]:
     if c.backup_retention_days:
         cluster["backup_retention_days_min"] = c.backup_retention_days
     azs = {i.availability_zone for i in insts if i.availability_zone}
-    lag = [m.value for m in ctx.metrics_of(c, "AuroraReplicaLagMaximum", "AuroraReplicaLag") if m.value is not None]
+    lag = [
+        m.value
+        for m in ctx.metrics_of(c, "AuroraReplicaLagMaximum", "AuroraReplicaLag")
+        if m.value is not None
+    ]
     instances: dict[str, Any] = {
         "min_readers": len(readers),
         "allow_burstable": any(is_burstable(i.instance_class) for i in insts),
@@ -120,8 +125,15 @@ def _capture(ctx: Context, c: Cluster) -> dict[str, Any]:
     st = next((t for t in ctx.scalable_targets_of(c) if t.scalable_dimension == READ_REPLICA_COUNT), None)
     if st is not None and st.min_capacity is not None and st.policies and not st.suspended:
         out["autoscaling"] = {"min_capacity": st.min_capacity}
-    metrics = sorted({m for a in ctx.alarms_of(c) if a.alarm_actions and a.actions_enabled is not False
-                      for m in {a.metric_name, *a.metric_names} if m})
+    metrics = sorted(
+        {
+            m
+            for a in ctx.alarms_of(c)
+            if a.alarm_actions and a.actions_enabled is not False
+            for m in {a.metric_name, *a.metric_names}
+            if m
+        }
+    )
     if metrics:
         out["alarms"] = metrics
     cg = ctx.group("cluster", c.parameter_group, c.region, c.account)

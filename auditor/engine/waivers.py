@@ -117,8 +117,10 @@ def apply_waivers(findings: list[Finding], waivers: Waivers | None, today: date)
                     status=Status.FAIL,
                     severity=Severity.LOW,
                     resource=ref,
-                    message=f"waiver for {w.rule} on {w.resource} expired on {w.expires.isoformat()} ({loc}); {covered}",
-                    remediation="Fix the underlying failure, or renew the waiver with a new expiry date and a current "
+                    message=f"waiver for {w.rule} on {w.resource} expired on {w.expires.isoformat()} "
+                    f"({loc}); {covered}",
+                    remediation="Fix the underlying failure, or renew the waiver with a new expiry date "
+                    "and a current "
                     "reason approved by the database team; delete it if it is no longer needed.",
                 )
             )

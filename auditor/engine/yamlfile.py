@@ -123,5 +123,6 @@ def validation_error(
 
 
 def _is_internal(part: Any) -> bool:
-    # pydantic inserts union-member / validator names into loc (e.g. 'tuple[str, ...]', 'function-before[...]')
+    # pydantic inserts union-member / validator names into loc
+    # (e.g. 'tuple[str, ...]', 'function-before[...]')
     return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool"})

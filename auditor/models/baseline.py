@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-BASELINE_SCHEMA = "aurora-audit/baseline/v1"
+BASELINE_SCHEMA: Literal["aurora-audit/baseline/v1"] = "aurora-audit/baseline/v1"
 
 Scalar = bool | int | float | str
 

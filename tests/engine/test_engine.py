@@ -38,10 +38,17 @@ def test_engine_never_imports_aws_or_database_clients() -> None:
 @pytest.mark.parametrize(
     ("expected", "actual", "dt", "ok"),
     [
-        ("1", True, "boolean", True), (1, "1", "boolean", True), (True, "on", "boolean", True),
-        ("on", "1", None, True), ("0", "1", "boolean", False), ("1000", 1000, "integer", True),
-        ("1000", "1000.0", "integer", True), (1e3, "1000", None, True), ("ddl", "DDL", "string", False),
-        (False, "off", "string", True), ("a,b", "a, b", "list", True),
+        ("1", True, "boolean", True),
+        (1, "1", "boolean", True),
+        (True, "on", "boolean", True),
+        ("on", "1", None, True),
+        ("0", "1", "boolean", False),
+        ("1000", 1000, "integer", True),
+        ("1000", "1000.0", "integer", True),
+        (1e3, "1000", None, True),
+        ("ddl", "DDL", "string", False),
+        (False, "off", "string", True),
+        ("a,b", "a, b", "list", True),
     ],
 )
 def test_values_compared_as_the_engine_types_them(expected, actual, dt, ok) -> None:  # noqa: ANN001
@@ -80,8 +87,16 @@ def test_families_and_targets_are_selectable(base_snapshot: Snapshot) -> None:
 
 
 def test_snapshot_error_makes_result_incomplete(base_snapshot: Snapshot) -> None:
-    s = base_snapshot.with_changes(errors=[{"resource": "eu-west-1", "operation": "DescribeDBProxies",
-                                            "region": "eu-west-1", "message": "AccessDenied"}])
+    s = base_snapshot.with_changes(
+        errors=[
+            {
+                "resource": "eu-west-1",
+                "operation": "DescribeDBProxies",
+                "region": "eu-west-1",
+                "message": "AccessDenied",
+            }
+        ]
+    )
     r = evaluate(s, load_baseline(["prod"]))
     assert not r.complete and r.errors[0].operation == "DescribeDBProxies"
 
@@ -116,8 +131,9 @@ def test_capture_round_trip(base_snapshot: Snapshot, tmp_path: Path) -> None:
 
 
 def test_inline_baseline_extends(base_snapshot: Snapshot) -> None:
-    b = baseline_from_mapping({"schema": "aurora-audit/baseline/v1", "extends": "prod",
-                               "instances": {"min_readers": 3}})
+    b = baseline_from_mapping(
+        {"schema": "aurora-audit/baseline/v1", "extends": "prod", "instances": {"min_readers": 3}}
+    )
     r = evaluate(base_snapshot, b, families=["HA"])
     (ha01,) = [f for f in r.findings if f.rule_id == "HA01"]
     assert ha01.status is Status.FAIL and ha01.drift[0].change == "out-of-range"
@@ -130,19 +146,53 @@ def fleet(base: Snapshot, n: int) -> Snapshot:
     clusters, instances, alarms, metrics, dbs, targets = [], [], [], [], [], []
     for k in range(n):
         cid = f"app-{k:04d}"
-        c = {**c0, "id": cid, "arn": c0["arn"].replace("prod-app", cid), "global_cluster_id": None,
-             "members": [{**m, "instance_id": m["instance_id"].replace("prod-app", cid)} for m in c0["members"]]}
+        c = {
+            **c0,
+            "id": cid,
+            "arn": c0["arn"].replace("prod-app", cid),
+            "global_cluster_id": None,
+            "members": [
+                {**m, "instance_id": m["instance_id"].replace("prod-app", cid)} for m in c0["members"]
+            ],
+        }
         clusters.append(c)
-        instances += [{**i, "id": i["id"].replace("prod-app", cid), "cluster_id": cid,
-                       "arn": i["arn"].replace("prod-app", cid)} for i in insts0]
-        alarms += [{**a, "name": a["name"].replace("prod-app", cid), "cluster_id": cid,
-                    "dimensions": {"DBClusterIdentifier": cid}} for a in data["alarms"]]
-        metrics += [{**m, "cluster_id": cid, "dimensions": {"DBClusterIdentifier": cid}}
-                    for m in data["metrics"] if m["cluster_id"] == "prod-app"]
+        instances += [
+            {
+                **i,
+                "id": i["id"].replace("prod-app", cid),
+                "cluster_id": cid,
+                "arn": i["arn"].replace("prod-app", cid),
+            }
+            for i in insts0
+        ]
+        alarms += [
+            {
+                **a,
+                "name": a["name"].replace("prod-app", cid),
+                "cluster_id": cid,
+                "dimensions": {"DBClusterIdentifier": cid},
+            }
+            for a in data["alarms"]
+        ]
+        metrics += [
+            {**m, "cluster_id": cid, "dimensions": {"DBClusterIdentifier": cid}}
+            for m in data["metrics"]
+            if m["cluster_id"] == "prod-app"
+        ]
         dbs.append({**data["databases"][0], "cluster_id": cid})
         targets.append({"kind": "cluster", "id": cid, "region": "us-east-1", "account": "123456789012"})
-    data.update(clusters=clusters, instances=instances, alarms=alarms, metrics=metrics, databases=dbs,
-                targets=targets, global_clusters=[], proxies=[], scalable_targets=[], pending_maintenance=[])
+    data.update(
+        clusters=clusters,
+        instances=instances,
+        alarms=alarms,
+        metrics=metrics,
+        databases=dbs,
+        targets=targets,
+        global_clusters=[],
+        proxies=[],
+        scalable_targets=[],
+        pending_maintenance=[],
+    )
     return Snapshot.model_validate(data)
 
 
@@ -153,8 +203,10 @@ def test_thousand_cluster_fleet(base_snapshot: Snapshot) -> None:
     t0 = time.perf_counter()
     r = evaluate(snap, baseline, command="fleet")
     elapsed = time.perf_counter() - t0
-    print(f"\nevaluated 1,000 clusters ({len(snap.instances)} instances): {len(r.findings)} findings "
-          f"in {elapsed:.2f} s")
+    print(
+        f"\nevaluated 1,000 clusters ({len(snap.instances)} instances): {len(r.findings)} findings "
+        f"in {elapsed:.2f} s"
+    )
     assert len(r.topology) == 1000
     # not global, no proxy, no scaling in this synthetic fleet: exactly those rules fail, once per cluster
     fails = {f.rule_id for f in r.findings if f.status is Status.FAIL}

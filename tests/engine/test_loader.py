@@ -40,7 +40,11 @@ def test_contract_example_values_in_prod() -> None:
 
 
 def test_several_refs_merge_in_order(tmp_path: Path) -> None:
-    a = write(tmp_path, "a.yaml", HEAD + "cluster: {backup_retention_days_min: 21}\ncluster_parameters: {x: {min: 5}}\n")
+    a = write(
+        tmp_path,
+        "a.yaml",
+        HEAD + "cluster: {backup_retention_days_min: 21}\ncluster_parameters: {x: {min: 5}}\n",
+    )
     b = write(tmp_path, "b.yaml", HEAD + "cluster_parameters: {x: {max: 9}}\n")
     merged = load_baseline(["prod", str(a), str(b)])
     assert merged.cluster.backup_retention_days_min == 21
@@ -60,7 +64,9 @@ def test_extends_by_relative_path(tmp_path: Path) -> None:
 
 
 def test_unknown_key_names_file_and_line(tmp_path: Path) -> None:
-    p = write(tmp_path, "typo.yaml", HEAD + "cluster:\n  deletion_protection: true\n  backup_retention_dayz: 7\n")
+    p = write(
+        tmp_path, "typo.yaml", HEAD + "cluster:\n  deletion_protection: true\n  backup_retention_dayz: 7\n"
+    )
     with pytest.raises(InputFileError) as e:
         load_baseline([str(p)])
     msg = str(e.value)
@@ -76,8 +82,12 @@ def test_type_error_names_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("matcher", "needle"),
-    [("{}", "empty matcher"), ("[a, b]", "use {in: [...]}"), ("{between: [1, 2]}", "unknown key 'between'"),
-     ("{min: lots}", "min")],
+    [
+        ("{}", "empty matcher"),
+        ("[a, b]", "use {in: [...]}"),
+        ("{between: [1, 2]}", "unknown key 'between'"),
+        ("{min: lots}", "min"),
+    ],
 )
 def test_bad_matcher(tmp_path: Path, matcher: str, needle: str) -> None:
     p = write(tmp_path, "m.yaml", HEAD + f"cluster_parameters:\n  max_connections: {matcher}\n")
@@ -89,7 +99,9 @@ def test_bad_matcher(tmp_path: Path, matcher: str, needle: str) -> None:
 def test_extends_cycle(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", HEAD + "extends: ./b.yaml\n")
     write(tmp_path, "b.yaml", HEAD + "description: b\nextends: ./a.yaml\n")
-    with pytest.raises(InputFileError, match=r"b\.yaml:3: `extends` makes a cycle: a\.yaml -> b\.yaml -> a\.yaml"):
+    with pytest.raises(
+        InputFileError, match=r"b\.yaml:3: `extends` makes a cycle: a\.yaml -> b\.yaml -> a\.yaml"
+    ):
         load_baseline([str(tmp_path / "a.yaml")])
 
 
@@ -164,15 +176,27 @@ def test_registry_rejects_duplicates_and_loose_params() -> None:
 
 
 def test_waiver_file_errors(tmp_path: Path) -> None:
-    p = write(tmp_path, "w.yaml", "schema: aurora-audit/waivers/v1\nwaivers:\n  - rule: HA04\n    resource: x\n"
-                                  "    reason: approved\n    expiry: 2027-01-31\n")
+    p = write(
+        tmp_path,
+        "w.yaml",
+        "schema: aurora-audit/waivers/v1\nwaivers:\n  - rule: HA04\n    resource: x\n"
+        "    reason: approved\n    expiry: 2027-01-31\n",
+    )
     with pytest.raises(InputFileError, match=r"w\.yaml:6: unknown key 'expiry'"):
         load_waivers(p)
-    q = write(tmp_path, "w2.yaml", "schema: aurora-audit/waivers/v1\nwaivers:\n  - rule: HA4\n    resource: x\n"
-                                   "    reason: approved\n    expires: 2027-01-31\n")
+    q = write(
+        tmp_path,
+        "w2.yaml",
+        "schema: aurora-audit/waivers/v1\nwaivers:\n  - rule: HA4\n    resource: x\n"
+        "    reason: approved\n    expires: 2027-01-31\n",
+    )
     with pytest.raises(InputFileError, match=r"w2\.yaml:3: waivers\.0\.rule"):
         load_waivers(q)
-    r = write(tmp_path, "w3.yaml", "schema: aurora-audit/waivers/v1\nwaivers:\n  - rule: ZZ99\n    resource: x\n"
-                                   "    reason: approved\n    expires: 2027-01-31\n")
+    r = write(
+        tmp_path,
+        "w3.yaml",
+        "schema: aurora-audit/waivers/v1\nwaivers:\n  - rule: ZZ99\n    resource: x\n"
+        "    reason: approved\n    expires: 2027-01-31\n",
+    )
     with pytest.raises(InputFileError, match=r"w3\.yaml:3: no rule ZZ99 in the catalogue"):
         load_waivers(r)

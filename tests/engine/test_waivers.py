@@ -24,7 +24,8 @@ def waivers_file(tmp: Path, expires: str, resource: str = "prod-app-3", rule: st
     p = tmp / "waivers.yaml"
     p.write_text(
         "schema: aurora-audit/waivers/v1\nwaivers:\n"
-        f"  - rule: {rule}\n    resource: {resource}\n    reason: analytics reader, approved by the database team\n"
+        f"  - rule: {rule}\n    resource: {resource}\n"
+        "    reason: analytics reader, approved by the database team\n"
         f"    expires: {expires}\n",
         encoding="utf-8",
     )

@@ -18,7 +18,7 @@ _SIZES = {"nano": 0, "micro": 1, "small": 2, "medium": 3, "large": 4, "xlarge": 
 
 
 def size_rank(instance_class: str) -> int | None:
-    """Relative size from the class suffix: db.r6g.large < db.r6g.xlarge < db.r6g.2xlarge (None: serverless)."""
+    """Relative size from the class suffix: db.r6g.large < xlarge < 2xlarge (None: serverless)."""
     suffix = instance_class.rsplit(".", 1)[-1]
     if suffix in _SIZES:
         return _SIZES[suffix]
@@ -55,7 +55,8 @@ def min_readers(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list
         else:
             need = max(want, 1)
             msg = (
-                "no reader: if the writer fails, Aurora must create a new instance (about 10 minutes of downtime "
+                "no reader: if the writer fails, Aurora must create a new instance "
+                "(about 10 minutes of downtime "
                 "instead of about 30 seconds)"
                 if n == 0
                 else f"only {n} reader(s); the baseline asks for {need} failover targets"
@@ -101,15 +102,16 @@ def multi_az(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Ou
             )
             if not other_az:
                 msg += (
-                    ("; " if msg else "")
-                    + f"no failover target outside the writer's AZ {waz}: an AZ outage takes the whole cluster down"
+                    ("; " if msg else "") + f"no failover target outside the writer's AZ {waz}: "
+                    "an AZ outage takes the whole cluster down"
                 )
             out.append(failed(ref, msg, drift))
         else:
             out.append(
                 passed(
                     ref,
-                    f"instances span {len(azs)} AZs ({', '.join(azs)}), with a failover target outside the writer's AZ",
+                    f"instances span {len(azs)} AZs ({', '.join(azs)}), "
+                    "with a failover target outside the writer's AZ",
                 )
             )
     return out
@@ -240,10 +242,12 @@ def performance_insights(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context
             drift = diff(expected, actual)
             if drift:
                 msg = (
-                    "Performance Insights is off: when this instance slows down there is no wait-event history "
+                    "Performance Insights is off: when this instance slows down "
+                    "there is no wait-event history "
                     "to tell why"
                     if not i.performance_insights_enabled
-                    else "Performance Insights data is encrypted with the AWS-managed key; the baseline asks for a customer-managed key"
+                    else "Performance Insights data is encrypted with the AWS-managed key; "
+                    "the baseline asks for a customer-managed key"
                 )
                 out.append(failed(ref, msg, drift))
             else:
@@ -283,7 +287,8 @@ def replica_lag(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list
             out.append(
                 passed(
                     ref,
-                    f"worst replica lag in the last {snap.look_back_minutes} min was {worst:g} ms (budget {budget:g} ms)",
+                    f"worst replica lag in the last {snap.look_back_minutes} min was {worst:g} ms "
+                    f"(budget {budget:g} ms)",
                 )
             )
         else:
