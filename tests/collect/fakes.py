@@ -31,8 +31,11 @@ def answer(
     client: Any,
     operation: str,
     responder: Callable[[dict[str, Any]], dict[str, Any]] | dict[str, Any],
+    *,
+    first: bool = False,
 ) -> list[dict[str, Any]]:
-    """Answer `operation` on `client` with responder(params); returns the request parameters seen."""
+    """Answer `operation` on `client` with responder(params); returns the request parameters seen.
+    first: answer ahead of an earlier answer for the same operation (an override)."""
     seen: list[dict[str, Any]] = []
     local = threading.local()  # collectors call concurrently; each call stays on its own thread
 
@@ -59,7 +62,8 @@ def answer(
     events = client.meta.events
     service_id = client.meta.service_model.service_id.hyphenize()
     events.register(f"before-parameter-build.{service_id}.{operation}", remember)
-    events.register(f"before-call.{service_id}.{operation}", respond)
+    register = events.register_first if first else events.register
+    register(f"before-call.{service_id}.{operation}", respond)
     return seen
 
 
