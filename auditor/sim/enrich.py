@@ -102,7 +102,14 @@ class EnrichingRdsFront(RdsFront):
         if status != 200:
             return status, headers, body
         clusters = parse_rds("DescribeDBClusters", body).get("DBClusters", [])
+        in_global = any(c.get("GlobalClusterIdentifier") for c in clusters)
+        secondaries = self._global_secondaries() if in_global else set()
         for c in clusters:
+            if c.get("DBClusterArn") in secondaries:
+                # A Global Database secondary has no writer (Aurora User Guide, "Using Amazon Aurora Global
+                # Database"); moto marks its first instance IsClusterWriter=true.
+                for m in c.get("DBClusterMembers", []):
+                    m["IsClusterWriter"] = False
             cid = c.get("DBClusterIdentifier", "")
             if c.get("DBClusterParameterGroup") == MOTO_MYSQL_DEFAULT_CPG and str(
                 c.get("Engine", "")
@@ -123,6 +130,15 @@ class EnrichingRdsFront(RdsFront):
         return ok("DescribeDBClusters", {"DBClusters": chunk} | _m(marker))
 
     # ---------------------------------------------------------------- global database
+
+    def _global_secondaries(self) -> set[str]:
+        status, _, body = self.moto("us-east-1", {"Action": "DescribeGlobalClusters"})
+        if status != 200:
+            return set()
+        out: set[str] = set()
+        for g in parse_rds("DescribeGlobalClusters", body).get("GlobalClusters", []):
+            out |= {m["DBClusterArn"] for m in g.get("GlobalClusterMembers", []) if not m.get("IsWriter")}
+        return out
 
     def op_DescribeGlobalClusters(self, region: str, p: dict[str, str], fwd: Forward) -> Response:
         status, headers, body = fwd(_strip_paging(p))

@@ -15,7 +15,6 @@ from auditor.sim.builders import (
     create_blue_green,
     create_cluster,
     create_global_cluster,
-    create_instance,
     create_instances,
     create_kms_key,
     create_parameter_group,
@@ -169,18 +168,6 @@ def build_demo_fleet(
         with_scaling=False,
         replica_lag_ms=None,
     )
-    create_instance(
-        sim,
-        secondary,
-        "prod-app-eu-2",
-        "prod-app-eu",
-        instance_class="db.r6g.2xlarge",
-        availability_zone=f"{secondary}b",
-        promotion_tier=1,
-        db_parameter_group=eu.db_parameter_group,
-        performance_insights_kms_key_id=eu.kms_key_arn,
-    )
-    eu = BuiltCluster(**(eu.__dict__ | {"instances": eu.instances + ("prod-app-eu-2",)}))
     lag = [180.0 + (n * 37) % 120 for n in range(30)]
     dims = {"DBClusterIdentifier": "prod-app-eu", "SourceRegion": primary}
     put_metric_series(sim, secondary, "AuroraGlobalDBReplicationLag", dims, lag)
@@ -372,7 +359,7 @@ def build_scale_fleet(
             region,
             cid,
             engine_version="16.8",
-            cluster_parameter_group=pgs[i % len(pgs)] if pgs else None,
+            cluster_parameter_group=pgs[len(out[region]) % len(pgs)] if pgs else None,
         )
         layout = [
             ("db.r6g.large", f"{region}{'abc'[k % 3]}", min(k, 1)) for k in range(instances_per_cluster)
