@@ -216,3 +216,17 @@ def test_blue_and_green_writers_on_two_servers(pg, pg_server_factory) -> None:
         assert green_state.instance_id == "prod-app-green-abc123-1"
     finally:
         green.reset()
+
+
+def test_server_sees_exactly_one_statement(pg, pg_dsn) -> None:
+    # Count what the server received (log_statement=all, lines tagged with application_name), not what
+    # the client believes it sent: psycopg adds no hidden queries (type lookups, BEGIN) in autocommit.
+    pg.set_settings(log_statement="all", log_line_prefix="[%a] ")
+    log_file = pg.root / "log"
+    start = log_file.stat().st_size
+    state = collect(pg_dsn)
+    pg.execute("SELECT 1")  # a later line, so the collector's lines are surely flushed
+    with open(log_file, errors="replace") as f:
+        f.seek(start)
+        ours = [line for line in f if line.startswith("[aurora-audit]") and "statement:" in line]
+    assert len(ours) == state.queries == 1
