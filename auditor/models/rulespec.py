@@ -57,6 +57,7 @@ class RuleSpec(BaseModel):
     rationale: str = Field(min_length=10)
     remediation: Remediation | None = None
     references: tuple[str, ...] = ()
+    baseline_keys: tuple[str, ...] = ()  # baseline keys the rule reads (documentation; skipped when absent)
     in_db: bool = False  # reads PostgreSQL itself (skipped under --no-db)
 
     # The rule's params validated against its check's Params model (set by the loader).
@@ -76,6 +77,30 @@ class RuleSpec(BaseModel):
             raise ValueError(f"remediation is required for a {self.severity.value} rule")
         return self
 
+    def describe(self) -> str:
+        """Plain-text documentation for `aurora-audit rules show ID` (generated from this file)."""
+        lines = [
+            f"{self.id}  {self.title}",
+            f"severity: {self.severity.value}    family: {self.family} ({FAMILIES[self.family]})"
+            + ("    reads PostgreSQL (skipped under --no-db)" if self.in_db else ""),
+            "",
+            "Why:",
+            *_wrap(self.rationale),
+        ]
+        if self.baseline_keys:
+            lines += ["", "Baseline keys: " + ", ".join(self.baseline_keys)]
+        if self.params:
+            lines += ["", "Parameters:"] + [f"  {k}: {v}" for k, v in self.params.items()]
+        if self.remediation is not None:
+            lines += ["", "Fix:", *_wrap(self.remediation.text)]
+            if self.remediation.aws:
+                lines += [f"  aws: {self.remediation.aws.strip()}"]
+            if self.remediation.terraform:
+                lines += [f"  terraform: {self.remediation.terraform.strip()}"]
+        if self.references:
+            lines += ["", "References:"] + [f"  - {r}" for r in self.references]
+        return "\n".join(lines)
+
     @property
     def parsed_params(self) -> Any:
         return self._params
@@ -83,3 +108,9 @@ class RuleSpec(BaseModel):
     @property
     def path(self) -> str | None:
         return self._path
+
+
+def _wrap(text: str, width: int = 100) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(" ".join(text.split()), width=width, initial_indent="  ", subsequent_indent="  ")

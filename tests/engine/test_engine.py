@@ -212,3 +212,15 @@ def test_thousand_cluster_fleet(base_snapshot: Snapshot) -> None:
     fails = {f.rule_id for f in r.findings if f.status is Status.FAIL}
     assert fails == {"GD06", "HA07", "HA08"}
     assert r.summary["fail"] == 3000
+
+
+def test_remediation_names_the_resource(base_snapshot: Snapshot) -> None:
+    data = base_snapshot.model_dump(by_alias=True)
+    data["clusters"][0]["deletion_protection"] = False
+    r = evaluate(Snapshot.model_validate(data), load_baseline(["prod"]), families=["CL"])
+    (f,) = [x for x in r.findings if x.rule_id == "CL01"]
+    assert "--db-cluster-identifier prod-app --deletion-protection" in f.remediation
+    assert (
+        "--region us-east-1" in f.remediation
+        and "terraform: aws_rds_cluster.deletion_protection" in f.remediation
+    )

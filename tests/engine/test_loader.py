@@ -200,3 +200,30 @@ def test_waiver_file_errors(tmp_path: Path) -> None:
     )
     with pytest.raises(InputFileError, match=r"w3\.yaml:3: no rule ZZ99 in the catalogue"):
         load_waivers(r)
+
+
+def test_rule_baseline_keys_exist_in_the_baseline_model() -> None:
+    from pydantic import BaseModel
+
+    from auditor.models.baseline import Baseline
+
+    for r in load_rules():
+        for key in r.baseline_keys:
+            model: type[BaseModel] = Baseline
+            for part in key.split("."):
+                assert part in model.model_fields, f"{r.id}: {key}"
+                ann = model.model_fields[part].annotation
+                if isinstance(ann, type) and issubclass(ann, BaseModel):
+                    model = ann
+
+
+def test_rules_show_text_is_generated_from_the_file() -> None:
+    from auditor.engine.loader import get_rule
+
+    text = get_rule("pg05").describe()
+    assert (
+        text.startswith("PG05  rds.force_ssl is 1")
+        and "aws: aws rds modify-db-cluster-parameter-group" in text
+    )
+    with pytest.raises(NotFoundError):
+        get_rule("ZZ99")
