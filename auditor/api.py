@@ -6,7 +6,7 @@ The CLI and the tests call these; nothing here prints or writes files.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -38,7 +38,8 @@ class RunOptions:
     tags: tuple[tuple[str, str], ...] = ()
     engines: tuple[str, ...] = ()
     target_engine_version: str | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    # Applied to every collected snapshot before evaluation (the demo supplies simulated in-database state).
+    snapshot_hook: Callable[[Snapshot], Snapshot] | None = None
 
     @property
     def region(self) -> str | None:
@@ -134,6 +135,8 @@ def run_check(cluster_id: str | None, opts: RunOptions, progress: ProgressFn | N
         if not cluster_id:
             raise UsageError("check needs CLUSTER_ID (or --from-snapshot FILE)")
         snapshot = collect_check_snapshot(cluster_id, opts, progress)
+        if opts.snapshot_hook:
+            snapshot = opts.snapshot_hook(snapshot)
     if progress:
         progress("evaluating")
     return RunOutcome(evaluate_snapshot(snapshot, opts, "check"), snapshot)

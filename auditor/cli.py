@@ -38,6 +38,12 @@ def _progress_done() -> None:
         click.echo("\r\033[K", err=True, nl=False)
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write a file atomically (temp file in the same folder + rename): no half-written reports."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,6 +51,7 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; reports are ordinary files
         os.replace(tmp, path)
     except BaseException:
         try:
