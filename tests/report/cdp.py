@@ -34,6 +34,10 @@ CHROMIUM_FLAGS = (
 
 
 def find_chromium() -> str | None:
+    """AURORA_AUDIT_CHROMIUM (a path or name) wins; else the first Chromium/Chrome on PATH."""
+    override = os.environ.get("AURORA_AUDIT_CHROMIUM")
+    if override:
+        return shutil.which(override)
     for name in CHROMIUM_NAMES:
         path = shutil.which(name)
         if path:
