@@ -47,6 +47,7 @@ def _f(
     drift: list[DriftItem] | None = None,
     remediation: str = "",
     waiver: str | None = None,
+    trend: str | None = None,
 ) -> Finding:
     return Finding(
         rule_id=rule,
@@ -58,6 +59,7 @@ def _f(
         drift=drift or [],
         remediation=remediation,
         waiver=waiver,
+        trend=trend,
     )
 
 
@@ -111,6 +113,7 @@ def build_findings() -> list[Finding]:
                 DriftItem(path="log_statement", expected={"in": ["ddl", "mod"]}, actual="none"),
             ],
             remediation="Set them in the cluster parameter group; reboot if the apply type is static.",
+            trend="open",
         ),
         _f(
             "CL03",
@@ -145,6 +148,7 @@ def build_findings() -> list[Finding]:
                 DriftItem(path="tags.Owner", expected="dba", actual=HOSTILE_TAG, compare={"blue": "dba"}),
             ],
             remediation="Reset rds.logical_replication to 0 in the green parameter group; reboot green.",
+            trend="new",
         ),
         _f(
             "BG08",
