@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from auditor.sim import catalog
@@ -24,7 +25,7 @@ MOTO_MYSQL_DEFAULT_CPG = "default.aurora8.0"
 MOTO_DEFAULT_KMS = "default_kms_key_id"  # moto's placeholder KmsKeyId on unencrypted resources
 
 # CreateDBInstance / ModifyDBInstance request parameters -> DBInstance response members
-_LEARNT = {
+_LEARNT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "EnablePerformanceInsights": ("PerformanceInsightsEnabled", lambda v: v.lower() == "true"),
     "PerformanceInsightsKMSKeyId": ("PerformanceInsightsKMSKeyId", str),
     "PerformanceInsightsRetentionPeriod": ("PerformanceInsightsRetentionPeriod", int),

@@ -110,10 +110,11 @@ def build_production_cluster(
         register_read_replica_scaling(sim, region, cluster_id, min_capacity=2, max_capacity=8)
     if with_alarms:
         create_alarms(sim, region, cluster_id)
-    if replica_lag_ms is not None and readers:
+    reader_ids = instances if secondary else instances[1:]  # a Global Database secondary has no writer
+    if replica_lag_ms is not None and reader_ids:
         series = [replica_lag_ms * (0.6 + 0.4 * ((n * 7) % 10) / 10) for n in range(30)]
         put_metric_series(sim, region, "AuroraReplicaLag", {"DBClusterIdentifier": cluster_id}, series)
-        for iid in instances[1:]:
+        for iid in reader_ids:
             put_metric_series(sim, region, "AuroraReplicaLag", {"DBInstanceIdentifier": iid}, series)
     return BuiltCluster(region, cluster_id, str(cluster["DBClusterArn"]), tuple(instances), cpg, dpg, key)
 
@@ -166,12 +167,17 @@ def build_demo_fleet(
         secondary=True,
         with_proxy=False,
         with_scaling=False,
-        replica_lag_ms=None,
+        replica_lag_ms=18.0,
     )
     lag = [180.0 + (n * 37) % 120 for n in range(30)]
-    dims = {"DBClusterIdentifier": "prod-app-eu", "SourceRegion": primary}
-    put_metric_series(sim, secondary, "AuroraGlobalDBReplicationLag", dims, lag)
-    put_metric_series(sim, secondary, "AuroraGlobalDBRPOLag", dims, [v * 1.5 for v in lag])
+    # CloudWatch lists the Global Database metrics in the secondary's region both by DBClusterIdentifier and
+    # by DBClusterIdentifier + SourceRegion ("CloudWatch metrics for Aurora"); publish both dimension sets.
+    for dims in (
+        {"DBClusterIdentifier": "prod-app-eu"},
+        {"DBClusterIdentifier": "prod-app-eu", "SourceRegion": primary},
+    ):
+        put_metric_series(sim, secondary, "AuroraGlobalDBReplicationLag", dims, lag)
+        put_metric_series(sim, secondary, "AuroraGlobalDBRPOLag", dims, [v * 1.5 for v in lag])
 
     # The incident: green's cluster parameter group has logical replication left on.
     green_cpg = create_parameter_group(
@@ -204,6 +210,15 @@ def build_demo_fleet(
             performance_insights_retention_days=7,
             monitoring_interval=60,
         )
+        if not m["IsClusterWriter"]:
+            green_lag = [15.0 + (n * 3) % 10 for n in range(30)]
+            put_metric_series(
+                sim,
+                primary,
+                "AuroraReplicaLag",
+                {"DBInstanceIdentifier": m["DBInstanceIdentifier"]},
+                green_lag,
+            )
     sim.set_blue_green_status(
         bgd["BlueGreenDeploymentIdentifier"], "AVAILABLE", switchover_status="AVAILABLE"
     )

@@ -123,7 +123,7 @@ class SimulatedAws(SimControls):
     def endpoint_url(self) -> str:
         assert self._front is not None, "SimulatedAws is not started"
         host, port = self._front.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def moto_url(self) -> str:
