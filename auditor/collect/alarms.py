@@ -10,10 +10,11 @@ GetMetricStatistics would. Each query asks the per-minute Maximum; the window's 
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from auditor.collect.global_db import secondaries
-from auditor.collect.state import Collection, aware, paged
+from auditor.collect.state import Collection, all_pages, aware
 from auditor.models.snapshot import Alarm, MetricMax
 
 NAMESPACE = "AWS/RDS"
@@ -70,7 +71,7 @@ def collect_alarms(col: Collection, region: str) -> None:
         return
     cw = col.ctx.client("cloudwatch", region)
     got = col.attempt(
-        lambda: list(paged(cw, "describe_alarms", "MetricAlarms", marker="NextToken", MaxRecords=100)),
+        partial(all_pages, cw, "describe_alarms", "MetricAlarms", marker="NextToken", MaxRecords=100),
         resource=region,
         kind="region",
         operation="DescribeAlarms",
@@ -130,16 +131,15 @@ def collect_metrics(col: Collection, region: str) -> None:
             for n, (metric, dims, _) in enumerate(chunk)
         ]
         results = col.attempt(
-            lambda queries=queries: list(
-                paged(
-                    cw,
-                    "get_metric_data",
-                    "MetricDataResults",
-                    marker="NextToken",
-                    MetricDataQueries=queries,
-                    StartTime=start,
-                    EndTime=end,
-                )
+            partial(
+                all_pages,
+                cw,
+                "get_metric_data",
+                "MetricDataResults",
+                marker="NextToken",
+                MetricDataQueries=queries,
+                StartTime=start,
+                EndTime=end,
             ),
             resource=region,
             kind="region",

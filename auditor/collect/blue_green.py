@@ -6,11 +6,12 @@ The API does not return the target engine version; it is read from the deploymen
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions
 
-from auditor.collect.state import Collection, arn_parts, aware, paged, tags
+from auditor.collect.state import Collection, all_pages, arn_parts, aware, paged, tags
 from auditor.errors import NotFoundError
 from auditor.models.snapshot import BlueGreenDeployment, BlueGreenTask, Snapshot, SwitchoverDetail
 
@@ -64,7 +65,7 @@ def describe_for_clusters(col: Collection, region: str) -> list[tuple[str, str]]
         return []
     rds = col.ctx.client("rds", region)
     got = col.attempt(
-        lambda: list(paged(rds, "describe_blue_green_deployments", "BlueGreenDeployments")),
+        partial(all_pages, rds, "describe_blue_green_deployments", "BlueGreenDeployments"),
         resource=region,
         kind="region",
         operation="DescribeBlueGreenDeployments",

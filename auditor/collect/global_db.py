@@ -6,9 +6,10 @@ and topology collects each of them there with role="global-member".
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from auditor.collect.state import RDS_PAGE, Collection, arn_parts, paged
+from auditor.collect.state import RDS_PAGE, Collection, all_pages, arn_parts
 from auditor.models.snapshot import GlobalCluster, GlobalMember
 
 
@@ -53,14 +54,13 @@ def describe_global_clusters(col: Collection, region: str) -> list[tuple[str, st
         if not col.claim(("global-cluster", gid)):
             continue
         got = col.attempt(
-            lambda gid=gid: list(
-                paged(
-                    rds,
-                    "describe_global_clusters",
-                    "GlobalClusters",
-                    GlobalClusterIdentifier=gid,
-                    MaxRecords=RDS_PAGE,
-                )
+            partial(
+                all_pages,
+                rds,
+                "describe_global_clusters",
+                "GlobalClusters",
+                GlobalClusterIdentifier=gid,
+                MaxRecords=RDS_PAGE,
             ),
             resource=gid,
             kind="global-cluster",

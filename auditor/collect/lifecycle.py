@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from auditor.collect.state import RDS_PAGE, Collection, aware, paged
+from auditor.collect.state import RDS_PAGE, Collection, all_pages, aware
 from auditor.models.snapshot import CertificateInfo, EngineVersion, PendingMaintenance
 
 STANDARD = "open-source-rds-standard-support"
@@ -27,16 +28,15 @@ def collect_engine_versions(col: Collection, region: str) -> None:
         if not col.claim(("engine-version", region, engine, version)):
             continue
         got = col.attempt(
-            lambda e=engine, v=version: list(
-                paged(
-                    rds,
-                    "describe_db_engine_versions",
-                    "DBEngineVersions",
-                    Engine=e,
-                    EngineVersion=v,
-                    IncludeAll=True,
-                    MaxRecords=RDS_PAGE,
-                )
+            partial(
+                all_pages,
+                rds,
+                "describe_db_engine_versions",
+                "DBEngineVersions",
+                Engine=engine,
+                EngineVersion=version,
+                IncludeAll=True,
+                MaxRecords=RDS_PAGE,
             ),
             resource=f"{engine} {version}",
             kind="engine-version",
@@ -52,15 +52,14 @@ def collect_engine_versions(col: Collection, region: str) -> None:
         if key in majors or not col.claim(("major-version", region, engine, major)):
             continue
         got = col.attempt(
-            lambda e=engine, m=major: list(
-                paged(
-                    rds,
-                    "describe_db_major_engine_versions",
-                    "DBMajorEngineVersions",
-                    Engine=e,
-                    MajorEngineVersion=m,
-                    MaxRecords=RDS_PAGE,
-                )
+            partial(
+                all_pages,
+                rds,
+                "describe_db_major_engine_versions",
+                "DBMajorEngineVersions",
+                Engine=engine,
+                MajorEngineVersion=major,
+                MaxRecords=RDS_PAGE,
             ),
             resource=f"{engine} {major}",
             kind="engine-version",
@@ -107,10 +106,12 @@ def collect_pending_maintenance(col: Collection, region: str) -> None:
         return
     rds = col.ctx.client("rds", region)
     got = col.attempt(
-        lambda: list(
-            paged(
-                rds, "describe_pending_maintenance_actions", "PendingMaintenanceActions", MaxRecords=RDS_PAGE
-            )
+        partial(
+            all_pages,
+            rds,
+            "describe_pending_maintenance_actions",
+            "PendingMaintenanceActions",
+            MaxRecords=RDS_PAGE,
         ),
         resource=region,
         kind="region",
@@ -151,7 +152,7 @@ def collect_certificates(col: Collection, region: str) -> None:
         return
     rds = col.ctx.client("rds", region)
     got = col.attempt(
-        lambda: list(paged(rds, "describe_certificates", "Certificates", MaxRecords=RDS_PAGE)),
+        partial(all_pages, rds, "describe_certificates", "Certificates", MaxRecords=RDS_PAGE),
         resource=region,
         kind="region",
         operation="DescribeCertificates",

@@ -7,9 +7,10 @@ proxies that front a collected cluster.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from auditor.collect.state import RDS_PAGE, Collection, paged
+from auditor.collect.state import RDS_PAGE, Collection, all_pages
 from auditor.models.snapshot import Proxy, ProxyAuth, ProxyPool, ProxyTarget, ProxyTargetGroup
 
 
@@ -82,7 +83,7 @@ def collect_proxies(col: Collection, region: str) -> None:
         return
     rds = col.ctx.client("rds", region)
     proxies = col.attempt(
-        lambda: list(paged(rds, "describe_db_proxies", "DBProxies", MaxRecords=RDS_PAGE)),
+        partial(all_pages, rds, "describe_db_proxies", "DBProxies", MaxRecords=RDS_PAGE),
         resource=region,
         kind="region",
         operation="DescribeDBProxies",
@@ -93,8 +94,8 @@ def collect_proxies(col: Collection, region: str) -> None:
             continue
         name = raw["DBProxyName"]
         targets = col.attempt(
-            lambda name=name: list(
-                paged(rds, "describe_db_proxy_targets", "Targets", DBProxyName=name, MaxRecords=RDS_PAGE)
+            partial(
+                all_pages, rds, "describe_db_proxy_targets", "Targets", DBProxyName=name, MaxRecords=RDS_PAGE
             ),
             resource=name,
             kind="proxy",
@@ -116,14 +117,13 @@ def collect_proxies(col: Collection, region: str) -> None:
         if not fronted:
             continue
         groups = col.attempt(
-            lambda name=name: list(
-                paged(
-                    rds,
-                    "describe_db_proxy_target_groups",
-                    "TargetGroups",
-                    DBProxyName=name,
-                    MaxRecords=RDS_PAGE,
-                )
+            partial(
+                all_pages,
+                rds,
+                "describe_db_proxy_target_groups",
+                "TargetGroups",
+                DBProxyName=name,
+                MaxRecords=RDS_PAGE,
             ),
             resource=name,
             kind="proxy",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import difflib
+from functools import partial
 from typing import Any, Literal
 
-from auditor.collect.state import RDS_PAGE, Collection, aware, paged, tags
+from auditor.collect.state import RDS_PAGE, Collection, all_pages, aware, paged, tags
 from auditor.errors import NotFoundError
 from auditor.models.snapshot import (
     CertificateInfo,
@@ -160,7 +161,7 @@ def describe_clusters(
     raws: list[dict[str, Any]] = []
     if cluster_ids is None:
         got = col.attempt(
-            lambda: list(paged(rds, "describe_db_clusters", "DBClusters", MaxRecords=RDS_PAGE)),
+            partial(all_pages, rds, "describe_db_clusters", "DBClusters", MaxRecords=RDS_PAGE),
             resource=region,
             kind="region",
             operation="DescribeDBClusters",
@@ -172,14 +173,13 @@ def describe_clusters(
         failed = False
         for chunk in _chunks(wanted):
             got = col.attempt(
-                lambda chunk=chunk: list(
-                    paged(
-                        rds,
-                        "describe_db_clusters",
-                        "DBClusters",
-                        MaxRecords=RDS_PAGE,
-                        Filters=[{"Name": "db-cluster-id", "Values": chunk}],
-                    )
+                partial(
+                    all_pages,
+                    rds,
+                    "describe_db_clusters",
+                    "DBClusters",
+                    MaxRecords=RDS_PAGE,
+                    Filters=[{"Name": "db-cluster-id", "Values": chunk}],
                 ),
                 resource=",".join(chunk),
                 kind="cluster",
@@ -227,14 +227,13 @@ def describe_instances(col: Collection, region: str, clusters: list[Cluster]) ->
     ids = [c.id for c in clusters]
     for chunk in _chunks(ids):
         got = col.attempt(
-            lambda chunk=chunk: list(
-                paged(
-                    rds,
-                    "describe_db_instances",
-                    "DBInstances",
-                    MaxRecords=RDS_PAGE,
-                    Filters=[{"Name": "db-cluster-id", "Values": chunk}],
-                )
+            partial(
+                all_pages,
+                rds,
+                "describe_db_instances",
+                "DBInstances",
+                MaxRecords=RDS_PAGE,
+                Filters=[{"Name": "db-cluster-id", "Values": chunk}],
             ),
             resource=",".join(chunk),
             kind="cluster",
@@ -258,7 +257,7 @@ def describe_kms_keys(col: Collection, region: str) -> None:
         if not col.claim(("kms", region, key)):
             continue
         meta = col.attempt(
-            lambda key=key: kms.describe_key(KeyId=key)["KeyMetadata"],
+            partial(_key_metadata, kms, key),
             resource=key,
             kind="kms-key",
             operation="DescribeKey",
@@ -269,3 +268,7 @@ def describe_kms_keys(col: Collection, region: str) -> None:
     for c in clusters:
         if managers.get(str(c.kms_key_id)):
             col.replace_cluster(c.model_copy(update={"kms_key_manager": managers[str(c.kms_key_id)]}))
+
+
+def _key_metadata(kms: Any, key: str) -> dict[str, Any]:
+    return dict(kms.describe_key(KeyId=key)["KeyMetadata"])

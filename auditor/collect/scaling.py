@@ -6,9 +6,10 @@ and one DescribeScalingPolicies per region when any target is registered.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from auditor.collect.state import Collection, paged
+from auditor.collect.state import Collection, all_pages
 from auditor.models.snapshot import ScalableTarget, ScalingPolicy
 
 _IDS_PER_CALL = 50
@@ -35,15 +36,14 @@ def collect_scaling(col: Collection, region: str) -> None:
     for i in range(0, len(ids), _IDS_PER_CALL):
         chunk = ids[i : i + _IDS_PER_CALL]
         got = col.attempt(
-            lambda chunk=chunk: list(
-                paged(
-                    aas,
-                    "describe_scalable_targets",
-                    "ScalableTargets",
-                    marker="NextToken",
-                    ServiceNamespace="rds",
-                    ResourceIds=chunk,
-                )
+            partial(
+                all_pages,
+                aas,
+                "describe_scalable_targets",
+                "ScalableTargets",
+                marker="NextToken",
+                ServiceNamespace="rds",
+                ResourceIds=chunk,
             ),
             resource=region,
             kind="region",
@@ -58,9 +58,7 @@ def collect_scaling(col: Collection, region: str) -> None:
     if len(resource_ids) == 1:
         kwargs["ResourceId"] = next(iter(resource_ids))
     policies = col.attempt(
-        lambda: list(
-            paged(aas, "describe_scaling_policies", "ScalingPolicies", marker="NextToken", **kwargs)
-        ),
+        partial(all_pages, aas, "describe_scaling_policies", "ScalingPolicies", marker="NextToken", **kwargs),
         resource=region,
         kind="region",
         operation="DescribeScalingPolicies",

@@ -66,6 +66,10 @@ def paged(client: Any, method: str, key: str, *, marker: str = "Marker", **kwarg
         kwargs[next_key] = token
 
 
+def all_pages(client: Any, method: str, key: str, *, marker: str = "Marker", **kwargs: Any) -> list[Any]:
+    return list(paged(client, method, key, marker=marker, **kwargs))
+
+
 class Collection:
     def __init__(self, ctx: AwsContext, account: str | None, look_back_minutes: int, now: datetime) -> None:
         self.ctx = ctx

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
@@ -79,33 +80,23 @@ def collect_snapshot(
         for service in ("rds", "kms", "cloudwatch", "application-autoscaling"):
             ctx.client(service, r)
 
-    _run(
-        col,
-        [(f"instances {r}", lambda r=r: rds.describe_instances(col, r, col.clusters_in(r))) for r in regions],
-        max_workers,
-    )
+    _run(col, [(f"instances {r}", partial(_instances, col, r)) for r in regions], max_workers)
 
-    tasks: list[tuple[str, Callable[[], None]]] = []
-    for r, kind, name, cluster in params.groups_to_fetch(col):
-        tasks.append(
-            (
-                f"{kind} parameter group {name}",
-                lambda r=r, kind=kind, name=name, cluster=cluster: params.fetch_group(
-                    col, r, kind, name, cluster
-                ),
-            )
-        )
-    for r in regions:
-        tasks += [
-            (f"engine versions {r}", lambda r=r: lifecycle.collect_engine_versions(col, r)),
-            (f"pending maintenance {r}", lambda r=r: lifecycle.collect_pending_maintenance(col, r)),
-            (f"certificates {r}", lambda r=r: lifecycle.collect_certificates(col, r)),
-            (f"kms {r}", lambda r=r: rds.describe_kms_keys(col, r)),
-            (f"proxies {r}", lambda r=r: proxy.collect_proxies(col, r)),
-            (f"scaling {r}", lambda r=r: scaling.collect_scaling(col, r)),
-            (f"alarms {r}", lambda r=r: alarms.collect_alarms(col, r)),
-            (f"metrics {r}", lambda r=r: alarms.collect_metrics(col, r)),
-        ]
+    tasks: list[tuple[str, Callable[[], None]]] = [
+        (f"{kind} parameter group {name}", partial(params.fetch_group, col, r, kind, name, cluster))
+        for r, kind, name, cluster in params.groups_to_fetch(col)
+    ]
+    per_region: list[tuple[str, Callable[[Collection, str], None]]] = [
+        ("engine versions", lifecycle.collect_engine_versions),
+        ("pending maintenance", lifecycle.collect_pending_maintenance),
+        ("certificates", lifecycle.collect_certificates),
+        ("kms", rds.describe_kms_keys),
+        ("proxies", proxy.collect_proxies),
+        ("scaling", scaling.collect_scaling),
+        ("alarms", alarms.collect_alarms),
+        ("metrics", alarms.collect_metrics),
+    ]
+    tasks += [(f"{label} {r}", partial(fn, col, r)) for r in regions for label, fn in per_region]
     _run(col, tasks, max_workers)
 
     databases = _collect_databases(col, db)
@@ -144,6 +135,10 @@ def collect_snapshot(
         errors=tuple(col.errors),
         calls=tuple(ctx.call_log.stats(since=mark)),
     )
+
+
+def _instances(col: Collection, region: str) -> None:
+    rds.describe_instances(col, region, col.clusters_in(region))
 
 
 def _run(col: Collection, tasks: list[tuple[str, Callable[[], None]]], max_workers: int) -> None:
