@@ -44,6 +44,16 @@ def resolve_baseline_ref(ref: str, relative_to: Path | None = None) -> Path:
     return p.resolve()
 
 
+def source_label(path: Path) -> str:
+    """How a baseline file is named in reports: NAME for a shipped baseline, else its path."""
+    try:
+        if path.parent == baselines_dir().resolve():
+            return path.stem
+    except OSError:
+        pass
+    return str(path)
+
+
 def _merge(base: dict[str, Any], top: dict[str, Any], depth_key: str | None = None) -> dict[str, Any]:
     out = dict(base)
     for k, v in top.items():
@@ -88,8 +98,8 @@ def load_baseline(refs: list[str] | None = None) -> Baseline:
     for ref in refs or ["default"]:
         for path, data in _load_chain(resolve_baseline_ref(ref), (), None):
             merged = _merge(merged, data)
-            if str(path) not in sources:
-                sources.append(str(path))
+            if source_label(path) not in sources:
+                sources.append(source_label(path))
     try:
         return Baseline.model_validate({**merged, "sources": tuple(sources)})
     except ValidationError as exc:  # only reachable if merging produced something no single file had
@@ -109,7 +119,7 @@ def baseline_from_mapping(data: dict[str, Any], name: str = "<inline>") -> Basel
     for ref in [ext] if isinstance(ext, str) else list(ext or []):
         for path, d in _load_chain(resolve_baseline_ref(str(ref)), (), None):
             merged = _merge(merged, d)
-            sources.append(str(path))
+            sources.append(source_label(path))
     merged = _merge(merged, body)
     return Baseline.model_validate({**merged, "sources": tuple(sources + [name])})
 

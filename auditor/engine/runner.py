@@ -39,7 +39,8 @@ def audited_clusters(snapshot: Snapshot, targets: Collection[str] | None = None)
 
 def _finding(rule: RuleSpec, o: Outcome) -> Finding:
     rem = ""
-    if rule.remediation is not None:
+    # Remediation is rendered where someone must act (fail; error, whose fix may be the same change).
+    if rule.remediation is not None and o.status in (Status.FAIL, Status.ERROR):
         rem = rule.remediation.render(
             resource=o.resource.id, cluster=o.resource.cluster or "", region=o.resource.region or ""
         )

@@ -26,7 +26,7 @@ def test_prod_extends_default_and_wins(tmp_path: Path) -> None:
     assert b.cluster.backup_retention_days_min == 14  # prod overrides default's 7
     assert b.cluster.maintenance_forced_apply_warn_days == 30  # inherited from default
     assert b.replication_slots.allowed == ()
-    assert [Path(s).name for s in b.sources] == ["default.yaml", "prod.yaml"]
+    assert b.sources == ("default", "prod")
 
 
 def test_contract_example_values_in_prod() -> None:
@@ -227,3 +227,9 @@ def test_rules_show_text_is_generated_from_the_file() -> None:
     )
     with pytest.raises(NotFoundError):
         get_rule("ZZ99")
+
+
+def test_extends_unknown_name_points_at_the_line(tmp_path: Path) -> None:
+    p = write(tmp_path, "x.yaml", HEAD + "description: x\nextends: [default, prdo]\n")
+    with pytest.raises(InputFileError, match=r"x\.yaml:3: unknown baseline 'prdo'"):
+        load_baseline([str(p)])
