@@ -184,7 +184,9 @@ def major_versions(overrides: dict[str, dict[str, str]]) -> list[dict[str, Any]]
     for major in sorted(majors, key=int):
         d = dict(majors[major]) | overrides.get(major, {})
         std_end = _dt(d["standard_end"])
-        ext_start = std_end.replace(hour=0, minute=0, second=0) + _one_day()
+        # Aurora enrols a cluster in RDS Extended Support on the end-of-standard-support date
+        # (Aurora User Guide, "Using Amazon RDS Extended Support").
+        ext_start = std_end
         out.append(
             {
                 "Engine": ENGINE,
@@ -206,12 +208,6 @@ def major_versions(overrides: dict[str, dict[str, str]]) -> list[dict[str, Any]]
             }
         )
     return out
-
-
-def _one_day() -> Any:
-    from datetime import timedelta
-
-    return timedelta(days=1)
 
 
 # ---------------------------------------------------------------- certificates

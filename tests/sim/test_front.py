@@ -292,3 +292,22 @@ def test_serializer_round_trips_through_botocore() -> None:
     assert b'xmlns="http://rds.amazonaws.com/doc/2014-10-31/"' in body
     assert b"<DescribeDBClusterParametersResult><Parameters><Parameter>" in body
     assert parse_rds("DescribeDBClusterParameters", body) == result
+
+
+def test_a_subprocess_sees_the_sim_through_env_only(aws_env: SimulatedAws) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    create_cluster(aws_env, "us-east-1", "c1")
+    create_instance(aws_env, "us-east-1", "c1-1", "c1", performance_insights=False)
+    SimControl(aws_env.endpoint_url).set_instance("us-east-1", "c1-1", monitoring_interval=15)
+    code = (
+        "import boto3, json; i = boto3.client('rds').describe_db_instances()['DBInstances'][0];"
+        "print(json.dumps([i['DBInstanceIdentifier'], i['MonitoringInterval']]))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | aws_env.env()
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == ["c1-1", 15]
