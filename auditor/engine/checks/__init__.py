@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
-from auditor.engine.checks import availability, cluster, global_db, monitoring, parameters, slots  # noqa: F401
-
-# Blue/green gate checks (BG01–BG09) live in checks/blue_green.py (another issue);
-# imported here once it exists.
-if importlib.util.find_spec("auditor.engine.checks.blue_green") is not None:
-    importlib.import_module("auditor.engine.checks.blue_green")
+from auditor.engine.checks import (  # noqa: F401
+    availability,
+    blue_green,
+    cluster,
+    global_db,
+    lifecycle,
+    monitoring,
+    parameters,
+    slots,
+)
