@@ -142,15 +142,7 @@ def run_check(cluster_id: str | None, opts: RunOptions, progress: ProgressFn | N
     return RunOutcome(evaluate_snapshot(snapshot, opts, "check"), snapshot)
 
 
-def run_gate(  # placeholder until auditor/gate.py lands (issue 6)
-    bgd_id: str | None,
-    cluster_id: str | None,
-    opts: RunOptions,
-    *,
-    target_engine_version: str | None = None,
-    progress: ProgressFn | None = None,
-) -> RunOutcome:
-    raise UsageError("gate: not available in this build yet")
+from auditor.gate import run_gate as run_gate  # noqa: E402  (issue 6; gate.py imports api's names lazily)
 
 
 def run_fleet(  # placeholder until auditor/fleet.py lands (issue 7)
