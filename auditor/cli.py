@@ -79,6 +79,13 @@ def parse_formats(value: str) -> list[Any]:
     return out
 
 
+def mark_incomplete(result: AuditResult, code: ExitCode, why: str) -> AuditResult:
+    """A run that exits 2 is marked incomplete in every report it writes (CONTRACT.md "Exit codes")."""
+    if code is not ExitCode.ERROR or not result.complete and why in result.notes:
+        return result
+    return result.model_copy(update={"complete": False, "notes": [*result.notes, why]})
+
+
 def write_reports(result: AuditResult, out_dir: str, formats: str) -> list[Path]:
     from auditor.report import FILENAMES, render
 
@@ -95,7 +102,7 @@ def print_result(result: AuditResult, quiet: bool, paths: list[Path], verdict: s
 
     text = render_terminal(result, color=should_color(sys.stdout), quiet=quiet)
     if text:
-        click.echo(text)
+        click.echo(text, nl=not text.endswith("\n"))
     if verdict:
         click.echo(verdict)
     if not quiet and paths:
@@ -124,7 +131,10 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             _progress_done()
             if _DEBUG:
                 raise
-            _err(f"internal error: {type(e).__name__}: {e} (rerun with --debug for a traceback; please report it)")
+            _err(
+                f"internal error: {type(e).__name__}: {e} "
+                "(rerun with --debug for a traceback; please report it)"
+            )
             sys.exit(ExitCode.ERROR)
 
     return wrapper
@@ -143,20 +153,35 @@ def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool
 
 
 debug_option = click.option(
-    "--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_debug,
     help="Tracebacks on errors and the AWS call log.",
 )
 
 
 def aws_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
-        click.option("--region", "regions", multiple=True, metavar="R",
-                     help="AWS region (repeatable for fleet; `all` = every enabled region)."),
+        click.option(
+            "--region",
+            "regions",
+            multiple=True,
+            metavar="R",
+            help="AWS region (repeatable for fleet; `all` = every enabled region).",
+        ),
         click.option("--profile", default=None, metavar="P", help="AWS profile."),
-        click.option("--role-arn", "role_arns", multiple=True, metavar="ARN",
-                     help="Role to assume (repeatable for fleet: one per account)."),
-        click.option("--endpoint-url", default=None, metavar="URL",
-                     help="AWS endpoint (as AWS_ENDPOINT_URL does)."),
+        click.option(
+            "--role-arn",
+            "role_arns",
+            multiple=True,
+            metavar="ARN",
+            help="Role to assume (repeatable for fleet: one per account).",
+        ),
+        click.option(
+            "--endpoint-url", default=None, metavar="URL", help="AWS endpoint (as AWS_ENDPOINT_URL does)."
+        ),
     ]
     for o in reversed(opts):
         fn = o(fn)
@@ -165,24 +190,63 @@ def aws_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def audit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
-        click.option("--baseline", "baselines", multiple=True, metavar="NAME|PATH",
-                     help="Approved baseline (repeatable; later overrides earlier). Default: default."),
+        click.option(
+            "--baseline",
+            "baselines",
+            multiple=True,
+            metavar="NAME|PATH",
+            help="Approved baseline (repeatable; later overrides earlier). Default: default.",
+        ),
         click.option("--waivers", default=None, metavar="PATH", help="Accepted risks (waivers YAML)."),
-        click.option("--pg-dsn", "pg_dsns", multiple=True, metavar="[CLUSTER_ID=]URI",
-                     help="libpq URI of a cluster's PostgreSQL writer (repeatable)."),
-        click.option("--pg-sslrootcert", default=None, metavar="PATH",
-                     help="CA bundle to verify the writer's TLS certificate (or PGSSLROOTCERT)."),
+        click.option(
+            "--pg-dsn",
+            "pg_dsns",
+            multiple=True,
+            metavar="[CLUSTER_ID=]URI",
+            help="libpq URI of a cluster's PostgreSQL writer (repeatable).",
+        ),
+        click.option(
+            "--pg-sslrootcert",
+            default=None,
+            metavar="PATH",
+            help="CA bundle to verify the writer's TLS certificate (or PGSSLROOTCERT).",
+        ),
         click.option("--no-db", is_flag=True, help="Skip in-database checks (findings are skipped)."),
-        click.option("--from-snapshot", default=None, metavar="FILE",
-                     help="Evaluate a saved snapshot offline instead of collecting."),
-        click.option("--format", "formats", default="html,junit,json", show_default=True,
-                     help="Report formats: html,junit,json,md."),
-        click.option("--out", "out_dir", default="reports", show_default=True, metavar="DIR",
-                     help="Folder for the reports."),
-        click.option("--fail-on", type=click.Choice([s.value for s in Severity]), default="high",
-                     show_default=True, help="Lowest severity whose failure fails the run."),
-        click.option("--look-back-minutes", type=click.IntRange(1, 1440), default=60, show_default=True,
-                     help="Window for metric maxima (replica and global lag)."),
+        click.option(
+            "--from-snapshot",
+            default=None,
+            metavar="FILE",
+            help="Evaluate a saved snapshot offline instead of collecting.",
+        ),
+        click.option(
+            "--format",
+            "formats",
+            default="html,junit,json",
+            show_default=True,
+            help="Report formats: html,junit,json,md.",
+        ),
+        click.option(
+            "--out",
+            "out_dir",
+            default="reports",
+            show_default=True,
+            metavar="DIR",
+            help="Folder for the reports.",
+        ),
+        click.option(
+            "--fail-on",
+            type=click.Choice([s.value for s in Severity]),
+            default="high",
+            show_default=True,
+            help="Lowest severity whose failure fails the run.",
+        ),
+        click.option(
+            "--look-back-minutes",
+            type=click.IntRange(1, 1440),
+            default=60,
+            show_default=True,
+            help="Window for metric maxima (replica and global lag).",
+        ),
         click.option("--quiet", "-q", is_flag=True, help="Print only the verdict."),
         debug_option,
     ]
@@ -239,63 +303,112 @@ def cli() -> None:
 @audit_options
 @guarded
 def check(cluster_id: str | None, formats: str, out_dir: str, quiet: bool, **kw: Any) -> None:
-    """Audit one cluster: instances, parameter groups, global database, blue/green, proxy, scaling, alarms, DB."""
+    """Audit one cluster and everything around it: instances, parameter groups, Global Database,
+    blue/green, proxy, scaling, alarms and the state inside PostgreSQL."""
     from auditor.api import run_check
 
     opts = run_options(**kw)
     outcome = run_check(cluster_id, opts, progress=_progress)
     _progress_done()
-    paths = write_reports(outcome.result, out_dir, formats)
+    code = decide(outcome.result, opts.fail_on)
+    result = mark_incomplete(
+        outcome.result, code, f"findings in error at or above --fail-on {opts.fail_on.value}"
+    )
+    paths = write_reports(result, out_dir, formats)
     _print_calls(outcome.snapshot)
-    print_result(outcome.result, quiet, paths)
-    sys.exit(decide(outcome.result, opts.fail_on))
+    print_result(result, quiet, paths)
+    sys.exit(code)
 
 
 @cli.command()
-@click.option("--blue-green", "bgd_id", default=None, metavar="BGD_ID",
-              help="Blue/green deployment identifier or name.")
-@click.option("--cluster", "cluster_id", default=None, metavar="CLUSTER_ID",
-              help="Find this (blue) cluster's active blue/green deployment.")
+@click.option(
+    "--blue-green", "bgd_id", default=None, metavar="BGD_ID", help="Blue/green deployment identifier or name."
+)
+@click.option(
+    "--cluster",
+    "cluster_id",
+    default=None,
+    metavar="CLUSTER_ID",
+    help="Find this (blue) cluster's active blue/green deployment.",
+)
 @click.option("--allow-skip-db", is_flag=True, help="Let the gate pass with in-database checks skipped.")
-@click.option("--target-engine-version", default=None, metavar="V",
-              help="Engine version green must run (the deployment API does not return it).")
+@click.option(
+    "--target-engine-version",
+    default=None,
+    metavar="V",
+    help="Engine version green must run (the deployment API does not return it).",
+)
 @aws_options
 @audit_options
 @guarded
-def gate(bgd_id: str | None, cluster_id: str | None, target_engine_version: str | None, formats: str,
-         out_dir: str, quiet: bool, **kw: Any) -> None:
+def gate(
+    bgd_id: str | None,
+    cluster_id: str | None,
+    target_engine_version: str | None,
+    formats: str,
+    out_dir: str,
+    quiet: bool,
+    **kw: Any,
+) -> None:
     """Pre-switchover gate for a blue/green deployment. Fails closed."""
     from auditor.api import run_gate
 
     if not bgd_id and not cluster_id and not kw.get("from_snapshot"):
         raise UsageError("gate needs --blue-green BGD_ID or --cluster CLUSTER_ID")
     opts = run_options(**kw)
-    outcome = run_gate(bgd_id, cluster_id, opts, target_engine_version=target_engine_version,
-                       progress=_progress)
+    outcome = run_gate(
+        bgd_id, cluster_id, opts, target_engine_version=target_engine_version, progress=_progress
+    )
     _progress_done()
-    paths = write_reports(outcome.result, out_dir, formats)
+    code = decide(
+        outcome.result, opts.fail_on, gate=True, db_skipped_unapproved=outcome.db_skipped_unapproved
+    )
+    why = (
+        "in-database checks were skipped (--no-db) without --allow-skip-db"
+        if outcome.db_skipped_unapproved
+        else "a blue/green check could not be verified (fail closed)"
+    )
+    result = mark_incomplete(outcome.result, code, why)
+    paths = write_reports(result, out_dir, formats)
     _print_calls(outcome.snapshot)
-    code = decide(outcome.result, opts.fail_on, gate=True, db_skipped_unapproved=outcome.db_skipped_unapproved)
-    from auditor.report.terminal import gate_verdict
+    from auditor.report.terminal import gate_verdict, should_color
 
-    print_result(outcome.result, quiet, paths,
-                 verdict=gate_verdict(outcome.result, code, outcome.db_skipped_unapproved))
+    print_result(
+        result,
+        quiet,
+        paths,
+        verdict=gate_verdict(result, code, outcome.db_skipped_unapproved, color=should_color(sys.stdout)),
+    )
     sys.exit(code)
 
 
 @cli.command()
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Only clusters with this tag.")
-@click.option("--engine", "engines", multiple=True, metavar="E",
-              help="Only this engine (default aurora-postgresql).")
+@click.option(
+    "--engine", "engines", multiple=True, metavar="E", help="Only this engine (default aurora-postgresql)."
+)
 @click.option("--snapshot-out", default=None, metavar="FILE", help="Also keep the fleet snapshot.")
-@click.option("--previous", default=None, metavar="REPORT_JSON",
-              help="Last run's report.json: mark findings new / open / resolved.")
+@click.option(
+    "--previous",
+    default=None,
+    metavar="REPORT_JSON",
+    help="Last run's report.json: mark findings new / open / resolved.",
+)
 @click.option("--shard", default=None, metavar="K/N", help="Take part K of N (split by account-region).")
 @aws_options
 @audit_options
 @guarded
-def fleet(tags: tuple[str, ...], engines: tuple[str, ...], snapshot_out: str | None, previous: str | None,
-          shard: str | None, formats: str, out_dir: str, quiet: bool, **kw: Any) -> None:
+def fleet(
+    tags: tuple[str, ...],
+    engines: tuple[str, ...],
+    snapshot_out: str | None,
+    previous: str | None,
+    shard: str | None,
+    formats: str,
+    out_dir: str,
+    quiet: bool,
+    **kw: Any,
+) -> None:
     """Nightly audit of every Aurora cluster in the given regions and accounts."""
     from auditor.api import run_fleet
 
@@ -304,10 +417,14 @@ def fleet(tags: tuple[str, ...], engines: tuple[str, ...], snapshot_out: str | N
     _progress_done()
     if snapshot_out and outcome.snapshot is not None:
         write_atomic(Path(snapshot_out), outcome.snapshot.to_json())
-    paths = write_reports(outcome.result, out_dir, formats)
+    code = decide(outcome.result, opts.fail_on)
+    result = mark_incomplete(
+        outcome.result, code, f"findings in error at or above --fail-on {opts.fail_on.value}"
+    )
+    paths = write_reports(result, out_dir, formats)
     _print_calls(outcome.snapshot)
-    print_result(outcome.result, quiet, paths)
-    sys.exit(decide(outcome.result, opts.fail_on))
+    print_result(result, quiet, paths)
+    sys.exit(code)
 
 
 @cli.command()
@@ -332,7 +449,8 @@ def snapshot(cluster_id: str, output: str, **kw: Any) -> None:
     n_err = len(snap.errors)
     click.echo(
         f"snapshot of {cluster_id}: {len(snap.clusters)} clusters, {len(snap.instances)} instances, "
-        f"{len(snap.parameter_groups)} parameter groups, {sum(c.calls for c in snap.calls)} AWS calls -> {output}"
+        f"{len(snap.parameter_groups)} parameter groups, "
+        f"{sum(c.calls for c in snap.calls)} AWS calls -> {output}"
     )
     if n_err:
         click.echo(f"{n_err} collection error(s) recorded in the snapshot:", err=True)
@@ -350,10 +468,10 @@ def snapshot(cluster_id: str, output: str, **kw: Any) -> None:
 def diff(old: str, new: str, as_json: bool) -> None:
     """Drift between two snapshots: what changed, where (exit 1 when anything changed)."""
     from auditor.api import load_snapshot_file
-    from auditor.diffing import diff_snapshots, render_diff_json, render_diff_text
+    from auditor.diffing import diff_snapshots, diff_to_json, render_diff_text
 
     changes = diff_snapshots(load_snapshot_file(old), load_snapshot_file(new))
-    click.echo(render_diff_json(changes) if as_json else render_diff_text(changes))
+    click.echo(diff_to_json(changes, old=old, new=new) if as_json else render_diff_text(changes))
     sys.exit(ExitCode.FINDINGS if changes else ExitCode.OK)
 
 
@@ -437,8 +555,15 @@ def demo(out_dir: str, formats: str, quiet: bool) -> None:
     """The whole job with no AWS account: a simulated production fleet, audited, reports written."""
     from auditor.demo import run_demo
 
-    run_demo(out_dir=out_dir, formats=formats, quiet=quiet, echo=click.echo, write_reports=write_reports,
-             progress=_progress, progress_done=_progress_done)
+    run_demo(
+        out_dir=out_dir,
+        formats=formats,
+        quiet=quiet,
+        echo=click.echo,
+        write_reports=write_reports,
+        progress=_progress,
+        progress_done=_progress_done,
+    )
 
 
 @cli.command()
@@ -454,9 +579,11 @@ def merge(reports: tuple[str, ...], formats: str, out_dir: str, fail_on: str, qu
     from auditor.api import merge_reports
 
     result = merge_reports(list(reports))
+    code = decide(result, Severity(fail_on))
+    result = mark_incomplete(result, code, f"findings in error at or above --fail-on {fail_on}")
     paths = write_reports(result, out_dir, formats)
     print_result(result, quiet, paths)
-    sys.exit(decide(result, Severity(fail_on)))
+    sys.exit(code)
 
 
 def main() -> None:

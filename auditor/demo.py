@@ -58,31 +58,56 @@ def simulated_databases(snapshot: Snapshot) -> tuple[DatabaseState, ...]:
             settings["rds.logical_replication"] = "1"
             slots.append(
                 ReplicationSlot(
-                    name="debezium_orders", slot_type="logical", plugin="pgoutput", database="orders",
-                    active=False, temporary=False, wal_status="extended", restart_lsn="3/1A000060",
-                    confirmed_flush_lsn="3/1A000098", retained_wal_bytes=46 * MiB,
+                    name="debezium_orders",
+                    slot_type="logical",
+                    plugin="pgoutput",
+                    database="orders",
+                    active=False,
+                    temporary=False,
+                    wal_status="extended",
+                    restart_lsn="3/1A000060",
+                    confirmed_flush_lsn="3/1A000098",
+                    retained_wal_bytes=46 * MiB,
                 )
             )
         elif c.id == "prod-app":
             settings["rds.logical_replication"] = "0"
             no_pk.append(TableRef(schema_name="public", name="audit_events_2019", estimated_rows=120_000))
-            oldest = LongTransaction(pid=5150, age_s=742.0, state="idle in transaction",
-                                     application_name="nightly-export")
+            oldest = LongTransaction(
+                pid=5150, age_s=742.0, state="idle in transaction", application_name="nightly-export"
+            )
         elif c.id == "reporting":
             slots.append(
                 ReplicationSlot(
-                    name="airbyte_reporting", slot_type="logical", plugin="pgoutput", database="reporting",
-                    active=False, temporary=False, wal_status="unreserved", restart_lsn="1/9F000028",
-                    confirmed_flush_lsn="1/9F000060", retained_wal_bytes=3 * 1024 * MiB,
+                    name="airbyte_reporting",
+                    slot_type="logical",
+                    plugin="pgoutput",
+                    database="reporting",
+                    active=False,
+                    temporary=False,
+                    wal_status="unreserved",
+                    restart_lsn="1/9F000028",
+                    confirmed_flush_lsn="1/9F000060",
+                    retained_wal_bytes=3 * 1024 * MiB,
                     safe_wal_size=-12 * MiB,
                 )
             )
         out.append(
             DatabaseState(
-                cluster_id=c.id, region=c.region, status="collected", instance_id=writer,
-                connection="simulated (demo)", collected_at=now, server_version="16.8",
-                server_version_num=160008, database=c.database_name or "postgres", settings=settings,
-                slots=tuple(slots), oldest_transaction=oldest, tables_without_pk=tuple(no_pk), queries=1,
+                cluster_id=c.id,
+                region=c.region,
+                status="collected",
+                instance_id=writer,
+                connection="simulated (demo)",
+                collected_at=now,
+                server_version="16.8",
+                server_version_num=160008,
+                database=c.database_name or "postgres",
+                settings=settings,
+                slots=tuple(slots),
+                oldest_transaction=oldest,
+                tables_without_pk=tuple(no_pk),
+                queries=1,
             )
         )
     return tuple(out)
@@ -151,24 +176,48 @@ def run_demo(
     scenarios: list[Scenario] = []
     progress("starting the simulated AWS (moto, 127.0.0.1)")
     with SimulatedAws() as sim, _environment(sim.env()):
-        progress("building the demo fleet: prod-app, its Global Database, a blue/green upgrade, two more clusters")
+        progress(
+            "building the demo fleet: prod-app, its Global Database, a blue/green upgrade, two more clusters"
+        )
         fleet = build_demo_fleet(sim)
         base = api.RunOptions(
-            regions=(fleet.primary_region,), endpoint_url=sim.endpoint_url, baselines=("prod",),
-            no_db=True, allow_skip_db=True, snapshot_hook=with_simulated_databases,
+            regions=(fleet.primary_region,),
+            endpoint_url=sim.endpoint_url,
+            baselines=("prod",),
+            no_db=True,
+            allow_skip_db=True,
+            snapshot_hook=with_simulated_databases,
         )
 
         progress("check prod-app")
         outcome = api.run_check("prod-app", base)
-        scenarios.append(_finish("check prod-app --baseline prod", "check", outcome.result,
-                                 decide(outcome.result, base.fail_on), root / "check", formats, write_reports))
+        scenarios.append(
+            _finish(
+                "check prod-app --baseline prod",
+                "check",
+                outcome.result,
+                decide(outcome.result, base.fail_on),
+                root / "check",
+                formats,
+                write_reports,
+            )
+        )
 
         progress(f"gate --blue-green {fleet.blue_green_id}")
         try:
             g = api.run_gate(fleet.blue_green_id, None, base)
             code = decide(g.result, base.fail_on, gate=True)
-            scenarios.append(_finish(f"gate --blue-green {fleet.blue_green_id}", "gate", g.result, code,
-                                     root / "gate", formats, write_reports))
+            scenarios.append(
+                _finish(
+                    f"gate --blue-green {fleet.blue_green_id}",
+                    "gate",
+                    g.result,
+                    code,
+                    root / "gate",
+                    formats,
+                    write_reports,
+                )
+            )
         except Exception as e:  # noqa: BLE001 - the demo reports what it could not run and carries on
             echo(f"gate: not run ({e})")
 
@@ -176,8 +225,17 @@ def run_demo(
         try:
             fopts = replace(base, regions=(fleet.primary_region, fleet.secondary_region))
             f = api.run_fleet(fopts)
-            scenarios.append(_finish("fleet --region us-east-1 --region eu-west-1", "fleet", f.result,
-                                     decide(f.result, base.fail_on), root / "fleet", formats, write_reports))
+            scenarios.append(
+                _finish(
+                    "fleet --region us-east-1 --region eu-west-1",
+                    "fleet",
+                    f.result,
+                    decide(f.result, base.fail_on),
+                    root / "fleet",
+                    formats,
+                    write_reports,
+                )
+            )
         except Exception as e:  # noqa: BLE001
             echo(f"fleet: not run ({e})")
     progress_done()
@@ -191,14 +249,24 @@ def run_demo(
         for sc in scenarios:
             echo(f"  {sc.name:<58} {sc.verdict}")
             echo(f"  {'':<58} -> {sc.out_dir / 'report.html'}")
-        echo(f"\nfinished in {elapsed:.1f}s; open {root / 'gate' / 'report.html'} to see the blocked switchover")
+        echo(
+            f"\nfinished in {elapsed:.1f}s; "
+            f"open {root / 'gate' / 'report.html'} to see the blocked switchover"
+        )
     else:
         for sc in scenarios:
             echo(f"{sc.command}: exit {int(sc.code)} -> {sc.out_dir}")
     return scenarios
 
 
-def _finish(name: str, command: str, result: AuditResult, code: ExitCode, out: Path, formats: str,
-            write_reports: Callable[[AuditResult, str, str], list[Path]]) -> Scenario:
+def _finish(
+    name: str,
+    command: str,
+    result: AuditResult,
+    code: ExitCode,
+    out: Path,
+    formats: str,
+    write_reports: Callable[[AuditResult, str, str], list[Path]],
+) -> Scenario:
     write_reports(result, str(out), formats)
     return Scenario(name, command, result, code, out, _verdict(result, code))

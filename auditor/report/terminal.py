@@ -64,17 +64,23 @@ def gate_verdict(
 ) -> str:
     """One line for the blue/green gate, from the exit code cli.py decided (0 / 1 / 2): may we switch over?"""
     bg = [f for f in result.findings if f.family == "BG"]
-    bg_fail = [f for f in bg if f.status is Status.FAIL and f.severity.at_least(result.fail_on)]
     bg_err = [f for f in bg if f.status is Status.ERROR]
+    blocking = [f for f in result.findings if f.status is Status.FAIL and f.severity.at_least(result.fail_on)]
     if code == 0:
-        word, colour = "GATE OPEN", _VERDICT_COLOUR[VerdictKind.PASS]
-        why = f"switchover may proceed ({len(bg)} blue/green checks evaluated, none blocking)"
+        word, colour = "SWITCHOVER OK", _VERDICT_COLOUR[VerdictKind.PASS]
+        why = f"{len(bg)} blue/green checks evaluated, none blocking"
     elif code == 1:
-        word, colour = "GATE CLOSED", _VERDICT_COLOUR[VerdictKind.FAIL]
-        ids = ", ".join(sorted({f.rule_id for f in bg_fail})) or "non-BG rules"
-        why = f"do not switch over: failures at or above {result.fail_on.value} ({ids})"
+        by_sev = [
+            f"{n} {sev.value}"
+            for sev in Severity
+            if (n := sum(1 for f in blocking if f.severity is sev))
+        ]
+        word = "SWITCHOVER BLOCKED: " + ", ".join(by_sev)
+        colour = _VERDICT_COLOUR[VerdictKind.FAIL]
+        ids = ", ".join(sorted({f.rule_id for f in blocking}))
+        why = f"do not switch over ({ids})"
     else:
-        word, colour = "GATE CLOSED (fail closed)", _VERDICT_COLOUR[VerdictKind.INCOMPLETE]
+        word, colour = "SWITCHOVER BLOCKED: could not verify", _VERDICT_COLOUR[VerdictKind.INCOMPLETE]
         reasons = []
         if db_skipped_unapproved:
             reasons.append("in-database checks were skipped (--no-db without --allow-skip-db)")
@@ -82,7 +88,7 @@ def gate_verdict(
             reasons.append("could not evaluate " + ", ".join(sorted({f.rule_id for f in bg_err})))
         if not result.complete:
             reasons.append("the audit is incomplete")
-        why = "do not switch over: " + ("; ".join(reasons) or "the audit could not be completed")
+        why = "fail closed: " + ("; ".join(reasons) or "the audit could not be completed")
     return f"{_paint(word, colour, color)}: {why}"
 
 

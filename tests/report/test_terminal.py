@@ -81,10 +81,12 @@ def test_progress_on_a_tty_uses_carriage_returns_and_clears() -> None:
 def test_gate_verdict_lines(result: AuditResult) -> None:
     from auditor.report.terminal import gate_verdict
 
-    assert gate_verdict(result, 0).startswith("GATE OPEN: switchover may proceed")
+    assert gate_verdict(result, 0).startswith("SWITCHOVER OK")
     closed = gate_verdict(result, 1)
-    assert closed.startswith("GATE CLOSED: do not switch over") and "BG02" in closed
+    blocking = [f for f in result.findings if f.status.value == "fail" and f.severity.at_least(result.fail_on)]
+    n_crit = sum(1 for f in blocking if f.severity.value == "critical")
+    assert closed.startswith(f"SWITCHOVER BLOCKED: {n_crit} critical") and "BG02" in closed
     closed_hard = gate_verdict(result, 2, db_skipped_unapproved=True)
-    assert closed_hard.startswith("GATE CLOSED (fail closed)")
+    assert closed_hard.startswith("SWITCHOVER BLOCKED: could not verify")
     assert "--no-db" in closed_hard and "BG08" in closed_hard and "incomplete" in closed_hard
     assert "\x1b" not in closed_hard and "\x1b" in gate_verdict(result, 2, color=True)
