@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from auditor import __version__
 from auditor.collect import alarms, global_db, lifecycle, params, proxy, rds, scaling
 from auditor.collect import blue_green as bg
-from auditor.collect.aws import COLLECTION_EXCEPTIONS, AwsContext, collection_error
+from auditor.collect.aws import COLLECTION_EXCEPTIONS, AwsContext, ReadOnlyViolation, collection_error
 from auditor.collect.state import Collection
 from auditor.errors import AuditorError, CollectionFailed
 from auditor.models.snapshot import Snapshot, Target
@@ -150,7 +150,7 @@ def _run(col: Collection, tasks: list[tuple[str, Callable[[], None]]], max_worke
         for label, fut in futures:
             try:
                 fut.result()
-            except AuditorError:
+            except (AuditorError, ReadOnlyViolation):  # no credentials; a write attempted: a bug, loudly
                 raise
             except Exception as exc:  # a bug or an unexpected library error: data, with its type
                 log.debug("collection task %s failed", label, exc_info=True)

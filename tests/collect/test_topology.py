@@ -7,7 +7,7 @@ from collections import Counter
 import boto3
 import pytest
 
-from auditor.collect.aws import AwsContext
+from auditor.collect.aws import AwsContext, AwsOptions
 from auditor.collect.topology import collect_snapshot
 from auditor.models.snapshot import Snapshot
 from tests.collect import topo
@@ -200,3 +200,48 @@ def test_json_round_trip(ctx: AwsContext, full) -> None:  # noqa: ANN001
     again = Snapshot.from_json(snap.to_json())
     assert again == snap
     assert again.to_json() == snap.to_json()
+
+
+def test_certificate_expiry_from_describe_certificates_when_instances_omit_it(ctx: AwsContext) -> None:
+    t = topo.build(with_bgd=False)
+    topo.install_gaps(ctx, t, certificate_details=False)
+    snap = collect_snapshot(ctx, topo.PRIMARY, ["prod-app"])
+    assert snap.errors == ()
+    for inst in snap.instances:
+        assert inst.certificate is not None and inst.certificate.ca_identifier == "rds-ca-default"
+        assert inst.certificate.valid_till is not None and inst.certificate.valid_till.year == 2061
+    assert {c.operation: c.calls for c in snap.calls}["rds.DescribeCertificates"] == 2  # once per region
+
+
+def test_calls_do_not_grow_with_clusters_that_share_everything(ctx: AwsContext) -> None:
+    rds = boto3.client("rds", topo.PRIMARY)
+    rds.create_db_cluster_parameter_group(
+        DBClusterParameterGroupName="shared", DBParameterGroupFamily="aurora-postgresql16", Description="x"
+    )
+
+    def build(n: int) -> dict[str, int]:
+        for i in range(n):
+            rds.create_db_cluster(
+                DBClusterIdentifier=f"app-{n}-{i}",
+                Engine="aurora-postgresql",
+                EngineVersion="16.4",
+                MasterUsername="u",
+                MasterUserPassword="password123",
+                DBClusterParameterGroupName="shared",
+            )
+            for k in range(2):
+                rds.create_db_instance(
+                    DBInstanceIdentifier=f"app-{n}-{i}-{k}",
+                    DBClusterIdentifier=f"app-{n}-{i}",
+                    Engine="aurora-postgresql",
+                    DBInstanceClass="db.r6g.large",
+                )
+        fresh = AwsContext(AwsOptions(region=topo.PRIMARY))
+        snap = collect_snapshot(fresh, topo.PRIMARY, None)
+        return {c.operation: c.calls for c in snap.calls}
+
+    small = build(2)
+    large = build(20)  # 22 clusters, 44 instances in the region now
+    assert large == small
+    assert large["rds.DescribeDBClusterParameterGroups"] == 1 and large["rds.DescribeDBInstances"] == 1
+    assert large["cloudwatch.GetMetricData"] == 1

@@ -335,7 +335,11 @@ def parameter_pages(user: list[dict[str, Any]]):  # noqa: ANN201
 
 
 def install_gaps(
-    ctx: AwsContext, t: Topology, *, pending_reboot: str | None = "prod-app-3"
+    ctx: AwsContext,
+    t: Topology,
+    *,
+    pending_reboot: str | None = "prod-app-3",
+    certificate_details: bool = True,
 ) -> dict[str, Any]:
     """Answer, on ctx's clients, the RDS operations and fields moto 5.2 lacks (shapes: RDS API Reference)."""
     seen: dict[str, Any] = {}
@@ -457,10 +461,11 @@ def install_gaps(
                     MonitoringInterval=60,
                     PubliclyAccessible=False,
                 )
-                inst["CertificateDetails"] = {
-                    "CAIdentifier": inst.get("CACertificateIdentifier", "rds-ca-default"),
-                    "ValidTill": datetime(2061, 5, 25, tzinfo=UTC),
-                }
+                if certificate_details:
+                    inst["CertificateDetails"] = {
+                        "CAIdentifier": inst.get("CACertificateIdentifier", "rds-ca-default"),
+                        "ValidTill": datetime(2061, 5, 25, tzinfo=UTC),
+                    }
                 if inst["DBInstanceIdentifier"] == pending_reboot:
                     for g in inst.get("DBParameterGroups", []):
                         g["ParameterApplyStatus"] = "pending-reboot"
