@@ -86,6 +86,8 @@ class SimulatedAws(SimControls):
         self.moto_host = ""
         self.moto_port = 0
         self._clients: dict[tuple[str, str], Any] = {}
+        self._session: Any = None
+        self._client_lock = threading.Lock()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -161,17 +163,22 @@ class SimulatedAws(SimControls):
         from botocore.config import Config
 
         key = (service, region)
-        with self.state.lock:
+        with self._client_lock:  # boto3 sessions are not safe for concurrent client creation
             cached = self._clients.get(key)
-        if cached is None:
-            cached = boto3.session.Session(
-                aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
-            ).client(
-                service, endpoint_url=self.endpoint_url, config=Config(retries={"total_max_attempts": 1})
+            if cached is not None:
+                return cached
+            if self._session is None:  # one session: its loader caches service models across clients
+                self._session = boto3.session.Session(
+                    aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+                )
+            cached = self._session.client(
+                service,
+                region_name=region,
+                endpoint_url=self.endpoint_url,
+                config=Config(retries={"total_max_attempts": 1}),
             )
-            with self.state.lock:
-                self._clients[key] = cached
-        return cached
+            self._clients[key] = cached
+            return cached
 
     def calls(self) -> dict[str, int]:
         """Calls the front has seen per operation since the last reset."""
