@@ -142,20 +142,7 @@ def run_check(cluster_id: str | None, opts: RunOptions, progress: ProgressFn | N
     return RunOutcome(evaluate_snapshot(snapshot, opts, "check"), snapshot)
 
 
+# `aurora-audit fleet` and `aurora-audit merge` (issue 7) live in auditor/fleet.py; re-exported here so the
+# CLI and tests keep calling auditor.api. Imported last: auditor.fleet imports this module lazily.
 from auditor.gate import run_gate as run_gate  # noqa: E402  (issue 6; gate.py imports api's names lazily)
 
-
-def run_fleet(  # placeholder until auditor/fleet.py lands (issue 7)
-    opts: RunOptions,
-    *,
-    tags: tuple[str, ...] = (),
-    engines: tuple[str, ...] = (),
-    previous: str | None = None,
-    shard: str | None = None,
-    progress: ProgressFn | None = None,
-) -> RunOutcome:
-    raise UsageError("fleet: not available in this build yet")
-
-
-def merge_reports(paths: list[str]) -> AuditResult:  # placeholder until auditor/fleet.py lands (issue 7)
-    raise UsageError("merge: not available in this build yet")
