@@ -28,6 +28,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Error codes meaning the credentials themselves were refused (AWS common errors): nothing can be read.
+BAD_CREDENTIALS = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "AuthFailure",
+        "InvalidSignatureException",
+    }
+)
 MAX_WORKERS = 4  # small: RDS allows ~12 Describe calls/s per account and region
 
 
@@ -63,8 +75,15 @@ def collect_snapshot(
     col.errors.extend(early_errors)
 
     targets = rds.describe_clusters(col, region, cluster_ids, "target", strict=True)
-    if not targets and col.errors and all(e.code == "EndpointUnreachable" for e in col.errors):
-        raise CollectionFailed(f"cannot reach the RDS endpoint for {region}: {col.errors[-1].message}")
+    if not targets and col.errors:
+        codes = {e.code for e in col.errors}
+        if codes == {"EndpointUnreachable"}:
+            raise CollectionFailed(f"cannot reach the RDS endpoint for {region}: {col.errors[-1].message}")
+        if codes <= BAD_CREDENTIALS:
+            raise CollectionFailed(
+                f"AWS rejected the credentials ({', '.join(sorted(c or '' for c in codes))}) in {region}: "
+                f"{col.errors[-1].message}; refresh them (aws sso login, new session token) and retry"
+            )
 
     # Related clusters: greens of deployments whose blue is a target; Global Database members elsewhere.
     for gr, gid in bg.describe_for_clusters(col, region) if targets else []:

@@ -117,3 +117,15 @@ def test_missing_related_cluster_is_an_error_not_a_crash(ctx: AwsContext, built:
         "prod-app-eu",
         "eu-west-1",
     )
+
+
+def test_rejected_credentials_fail_collection_in_one_line(ctx: AwsContext, built: topo.Topology) -> None:
+    from auditor.errors import CollectionFailed
+
+    expired = error("ExpiredToken", "The security token included in the request is expired", 403)
+    answer(ctx.client("sts"), "GetCallerIdentity", expired)
+    answer(ctx.client("rds", topo.PRIMARY), "DescribeDBClusters", expired)
+    with pytest.raises(CollectionFailed) as info:
+        collect_snapshot(ctx, topo.PRIMARY, ["prod-app"])
+    assert str(info.value).startswith("AWS rejected the credentials (ExpiredToken) in us-east-1")
+    assert "\n" not in str(info.value)
