@@ -122,6 +122,10 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             _err(str(e))
             sys.exit(ExitCode.ERROR)
+        except BrokenPipeError:
+            # the reader went away (`aurora-audit rules list | head`): stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(ExitCode.OK)
         except KeyboardInterrupt:
             _err("interrupted; no report was written for the unfinished run")
             sys.exit(ExitCode.ERROR)
