@@ -142,7 +142,8 @@ def run_check(cluster_id: str | None, opts: RunOptions, progress: ProgressFn | N
     return RunOutcome(evaluate_snapshot(snapshot, opts, "check"), snapshot)
 
 
-# `aurora-audit fleet` and `aurora-audit merge` (issue 7) live in auditor/fleet.py; re-exported here so the
-# CLI and tests keep calling auditor.api. Imported last: auditor.fleet imports this module lazily.
+# Re-exports, imported last: auditor.gate (issue 6) and auditor.fleet (issue 7: `fleet` and `merge`) import
+# this module's names lazily, so the CLI and tests keep calling auditor.api.
+from auditor.fleet import merge_reports as merge_reports  # noqa: E402
+from auditor.fleet import run_fleet as run_fleet  # noqa: E402
 from auditor.gate import run_gate as run_gate  # noqa: E402  (issue 6; gate.py imports api's names lazily)
-
