@@ -63,3 +63,12 @@ def minimum(ref: ResourceRef, path: str, floor: float, actual: Any) -> list[Drif
 
 def maximum(ref: ResourceRef, path: str, ceiling: float, actual: Any) -> list[DriftItem]:
     return diff({path: f"<= {ceiling:g}"}, {path: actual}, out_of_range=[path])
+
+
+def wal_size(n: int | None) -> str:
+    """Bytes of WAL for a person: MiB below 1 GiB, GiB above (0.0 GiB for 46 MiB helps nobody)."""
+    if n is None:
+        return "an unknown amount of WAL"
+    if n < 2**30:
+        return f"{n / 2**20:,.1f} MiB of WAL"
+    return f"{n / 2**30:,.2f} GiB of WAL"

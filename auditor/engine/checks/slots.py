@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.engine.checks._util import errored, failed, passed, skipped, skipped_because
+from auditor.engine.checks._util import errored, failed, passed, skipped, skipped_because, wal_size
 from auditor.engine.context import Context, error_text
 from auditor.engine.drift import diff
 from auditor.engine.registry import NoParams, Outcome, register
@@ -39,7 +39,7 @@ def database_or_outcome(ctx: Context, c: Cluster) -> DatabaseState | Outcome:
     if db.status == "skipped":
         return skipped_because(
             ref,
-            f"in-database checks skipped ({db.reason or '--no-db'}); give --pg-dsn or drop "
+            f"{db.reason or 'in-database checks skipped (--no-db)'}; give --pg-dsn or drop "
             "--no-db to check replication slots",
         )
     if db.status == "error":
@@ -86,7 +86,7 @@ def inactive_logical(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) ->
         ref = slot_ref(c, s)
         if s.active:
             return passed(ref, f"logical slot {s.name} is in use (pid {s.active_pid})")
-        held = f", holding {s.retained_wal_bytes / 2**30:.1f} GiB of WAL" if s.retained_wal_bytes else ""
+        held = f", holding {wal_size(s.retained_wal_bytes)}" if s.retained_wal_bytes else ""
         return failed(
             ref,
             f"logical slot {s.name} ({s.plugin or 'unknown plugin'}) has no consumer{held}: it pins "
