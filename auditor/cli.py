@@ -518,16 +518,32 @@ def rules() -> None:
 
 @rules.command("list")
 @click.option("--family", default=None, help="Only this family (CL, HA, PG, RS, GD, BG).")
+@click.option("--markdown", is_flag=True, help="A Markdown table (the README's rule table is made this way).")
 @debug_option
 @guarded
-def rules_list(family: str | None) -> None:
+def rules_list(family: str | None, markdown: bool) -> None:
     """List every rule: id, severity, title."""
     from auditor.engine.loader import load_rules
+    from auditor.models.rulespec import FAMILIES
 
-    for r in load_rules():
-        if family and r.family.upper() != family.upper():
-            continue
+    order = list(FAMILIES)
+    chosen = sorted(
+        (r for r in load_rules() if not family or r.family.upper() == family.upper()),
+        key=lambda r: (order.index(r.family) if r.family in order else len(order), r.id),
+    )
+    if markdown:
+        click.echo(rules_markdown(chosen), nl=False)
+        return
+    for r in chosen:
         click.echo(f"{r.id}  {r.severity.value:<8}  {r.title}")
+
+
+def rules_markdown(rules: list[Any]) -> str:
+    lines = ["| id | severity | checks |", "| --- | --- | --- |"]
+    for r in rules:
+        title = r.title.replace("|", "\\|")
+        lines.append(f"| {r.id} | {r.severity.value} | {title} |")
+    return "\n".join(lines) + "\n"
 
 
 @rules.command("show")
