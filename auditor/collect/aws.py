@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.credentials
 import botocore.exceptions
+import botocore.session
 from botocore.config import Config
 from botocore.parsers import ResponseParserError
 
@@ -204,25 +206,40 @@ class AwsContext:
                 base = self._base_session()
                 if self.options.role_arn:
                     sts = self._make_client(base, "sts", self.options.region or base.region_name)
-                    try:
-                        creds = sts.assume_role(
-                            RoleArn=self.options.role_arn, RoleSessionName=ROLE_SESSION_NAME
-                        )["Credentials"]
-                    except botocore.exceptions.NoCredentialsError as exc:
-                        raise no_credentials(exc) from exc
-                    except botocore.exceptions.ClientError as exc:
-                        raise CollectionFailed(
-                            f"could not assume role {self.options.role_arn}: "
-                            f"{error_code(exc)}: {error_message(exc)}"
-                        ) from exc
-                    base = boto3.Session(
-                        aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"],
-                        region_name=self.options.region or base.region_name,
-                    )
+                    base = self._assumed_role_session(sts, self.options.region or base.region_name)
                 self._session = base
             return self._session
+
+    def _assumed_role_session(self, sts: Any, region: str | None) -> boto3.Session:
+        """A session on the role's credentials, refreshed by AssumeRole again before they expire (a nightly
+        fleet run can outlast the default one-hour role session; botocore's RefreshableCredentials renews
+        them on use)."""
+        role_arn = self.options.role_arn
+
+        def assume() -> dict[str, str]:
+            try:
+                creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+            except botocore.exceptions.NoCredentialsError as exc:
+                raise no_credentials(exc) from exc
+            except botocore.exceptions.ClientError as exc:
+                raise CollectionFailed(
+                    f"could not assume role {role_arn}: {error_code(exc)}: {error_message(exc)}"
+                ) from exc
+            return {
+                "access_key": creds["AccessKeyId"],
+                "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"],
+                "expiry_time": creds["Expiration"].isoformat(),
+            }
+
+        refreshable = botocore.credentials.RefreshableCredentials.create_from_metadata(
+            metadata=assume(), refresh_using=assume, method="sts-assume-role"
+        )
+        core = botocore.session.get_session()
+        core._credentials = refreshable  # the documented-by-practice way to hand a session refreshable creds
+        if region:
+            core.set_config_variable("region", region)
+        return boto3.Session(botocore_session=core)
 
     @property
     def default_region(self) -> str | None:

@@ -105,6 +105,18 @@ def test_assume_role_uses_the_audit_session_name(moto_env: None) -> None:
     assert ctx.call_log.count("sts.AssumeRole") == 1
 
 
+def test_assumed_role_credentials_are_refreshed_before_they_expire(moto_env: None) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    ctx = AwsContext(AwsOptions(region="us-east-1", role_arn="arn:aws:iam::111122223333:role/auditor"))
+    assert ctx.account_id == "111122223333"
+    creds = ctx.session.get_credentials()
+    first = creds.get_frozen_credentials().access_key
+    creds._expiry_time = datetime.now(UTC) + timedelta(seconds=30)  # a long fleet run nears the hour
+    assert creds.get_frozen_credentials().access_key != first
+    assert ctx.call_log.count("sts.AssumeRole") == 2
+
+
 def test_no_credentials_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
     for var in (
         "AWS_ACCESS_KEY_ID",
