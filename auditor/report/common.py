@@ -31,6 +31,7 @@ FAMILY_NAMES: dict[str, str] = {
     "RS": "Replication slots",
     "GD": "Global Database",
     "BG": "Blue/green gate",
+    "FL": "Fleet coverage",
 }
 
 # Characters XML 1.0 forbids (https://www.w3.org/TR/xml/#charsets) — also never wanted on a terminal.

@@ -52,6 +52,35 @@ def _failure_row(finding: Finding) -> str:
     )
 
 
+def _trend_lines(result: AuditResult, max_rows: int) -> list[str]:
+    """Changes since the previous run (fleet --previous) and the run's notes (e.g. regions not audited)."""
+    lines: list[str] = []
+    ordered = sort_findings(result.findings)
+    trends = {t: [f for f in ordered if f.trend == t] for t in ("new", "open", "resolved")}
+    if any(trends.values()):
+        lines += [
+            "#### Since the previous run",
+            "",
+            f"new: {len(trends['new'])} · still open: {len(trends['open'])} · "
+            f"resolved: {len(trends['resolved'])}",
+            "",
+        ]
+        shown = [*trends["new"], *trends["resolved"]][:max_rows]
+        lines += [
+            f"- **{f.trend}** ({f.status.value}) {_code(f.rule_id)} {_code(f.resource.id)}: "
+            f"{md_escape(f.message)}"
+            for f in shown
+        ]
+        if shown:
+            lines.append("")
+    if result.notes:
+        lines += ["#### Notes", "", *(f"- {md_escape(n, limit=500)}" for n in result.notes[:max_rows])]
+        if len(result.notes) > max_rows:
+            lines.append(f"- …and {len(result.notes) - max_rows} more (see report.html)")
+        lines.append("")
+    return lines
+
+
 def render_markdown(result: AuditResult, max_rows: int = MAX_ROWS) -> str:
     v = verdict(result)
     counts = summary_counts(result)
@@ -75,6 +104,7 @@ def render_markdown(result: AuditResult, max_rows: int = MAX_ROWS) -> str:
         *(f"| {s.value} | {counts[s.value]} |" for s in Status),
         "",
     ]
+    lines += _trend_lines(result, max_rows)
     failures = [f for f in sort_findings(result.findings) if f.status is Status.FAIL]
     if failures:
         by_sev = " · ".join(
