@@ -58,12 +58,23 @@ def run_gate(
         if not bgd_id and not cluster_id:
             raise UsageError("gate needs --blue-green BGD_ID or --cluster CLUSTER_ID")
         snapshot, bgd = collect_gate_snapshot(bgd_id, cluster_id, opts, progress)
+        if opts.snapshot_hook:
+            snapshot = opts.snapshot_hook(snapshot)
     if target_engine_version:
         snapshot = _set_target_version(snapshot, bgd.id, target_engine_version)
     if progress:
         progress("evaluating")
     result = evaluate_gate(snapshot, opts, bgd)
-    return RunOutcome(result, snapshot, db_skipped_unapproved=opts.no_db and not opts.allow_skip_db)
+    skipped = db_skipped(snapshot, bgd)
+    return RunOutcome(result, snapshot, db_skipped_unapproved=skipped and not opts.allow_skip_db)
+
+
+def db_skipped(snapshot: Snapshot, bgd: BlueGreenDeployment) -> bool:
+    """Were blue's or green's in-database checks skipped (`--no-db`)? Read from the snapshot, which is
+    what was actually evaluated (a saved snapshot, or the demo's simulated writers)."""
+    dep = next((d for d in snapshot.blue_green_deployments if d.id == bgd.id), bgd)
+    ids = {dep.source_cluster_id, dep.target_cluster_id} - {None}
+    return any(d.status == "skipped" for d in snapshot.databases if d.cluster_id in ids)
 
 
 # ---------------------------------------------------------------- collection
@@ -80,6 +91,7 @@ def collect_gate_snapshot(
     region = _resolve_region(opts, ctx)
     if progress:
         progress(f"finding blue/green deployment {bgd_id or 'of ' + str(cluster_id)} in {region}")
+    mark = ctx.call_log.mark()
     raw = _find(ctx, region, bgd_id, cluster_id)
     bgd = convert_bgd(raw, region, None)
     blue = bgd.source_cluster_id
@@ -95,6 +107,8 @@ def collect_gate_snapshot(
         db=db_options(opts, blue),  # a bare scheme-prefixed --pg-dsn applies to blue
         blue_green=bgd.id,
     )
+    # The call log covers the deployment lookup too (collect_snapshot counts from its own start).
+    snapshot = snapshot.model_copy(update={"calls": tuple(ctx.call_log.stats(since=mark))})
     if not any(d.id == bgd.id for d in snapshot.blue_green_deployments):
         # The per-region listing failed after the lookup succeeded (its error is in snapshot.errors):
         # keep the deployment the lookup returned so BG01 judges what AWS said.
@@ -239,7 +253,7 @@ def evaluate_gate(snapshot: Snapshot, opts: RunOptions, bgd: BlueGreenDeployment
 
     today = snapshot.taken_at.date()
     findings = apply_waivers(findings, waivers, today)
-    if opts.no_db:
+    if db_skipped(snapshot, bgd):
         notes.insert(
             0,
             "IN-DATABASE CHECKS SKIPPED (--no-db"
