@@ -180,6 +180,14 @@ class Context:
             out.append((d, blue, green))
         return out
 
+    def instance_errors(self, c: Cluster) -> list[CollectionError]:
+        """DescribeDBInstances failures that left some of `c`'s members (DBClusterMembers) without an
+        instance record: rules that read instances cannot judge `c` and must say `error`."""
+        have = {i.id for i in self.instances_of(c)}
+        if all(m.instance_id in have for m in c.members):
+            return []
+        return self.errors("DescribeDBInstances", region=c.region, cluster=c.id)
+
     def errors(
         self,
         *operations: str,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable
 from typing import Any
 
+from auditor.engine.context import Context, cluster_ref, error_text
 from auditor.engine.drift import diff
 from auditor.engine.registry import Outcome
 from auditor.models.findings import DriftItem, ResourceRef, Severity, Status
@@ -21,6 +25,29 @@ def failed(
 
 def errored(ref: ResourceRef, message: str) -> Outcome:
     return Outcome(ref, Status.ERROR, message)
+
+
+def needs_instances(fn: Callable[..., list[Outcome]]) -> Callable[..., list[Outcome]]:
+    """For checks that read a cluster's instances: a cluster whose DescribeDBInstances failed yields
+    `error` (never a pass, fail or skip judged from a partial member list); the others are checked."""
+
+    @functools.wraps(fn)
+    def wrapper(snap: Any, bl: Any, p: Any, ctx: Context) -> list[Outcome]:
+        out: list[Outcome] = []
+        ok = []
+        for c in ctx.targets:
+            errs = ctx.instance_errors(c)
+            if errs:
+                msg = f"instances of {c.id} could not be read: {error_text(errs)}"
+                out.append(errored(cluster_ref(c), msg))
+            else:
+                ok.append(c)
+        if ok:
+            narrowed = ctx if len(ok) == len(ctx.targets) else dataclasses.replace(ctx, targets=ok)
+            out.extend(fn(snap, bl, p, narrowed))
+        return out
+
+    return wrapper
 
 
 def skipped(ref: ResourceRef, key: str, why: str = "") -> Outcome:

@@ -7,7 +7,16 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.engine import values
-from auditor.engine.checks._util import errored, failed, maximum, minimum, passed, skipped, skipped_because
+from auditor.engine.checks._util import (
+    errored,
+    failed,
+    maximum,
+    minimum,
+    needs_instances,
+    passed,
+    skipped,
+    skipped_because,
+)
 from auditor.engine.context import Context, cluster_ref, error_text, instance_ref
 from auditor.engine.drift import diff
 from auditor.engine.registry import NoParams, Outcome, register
@@ -35,6 +44,7 @@ def is_burstable(instance_class: str) -> bool:
 
 
 @register("min-readers")
+@needs_instances
 def min_readers(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
     want = bl.instances.min_readers
     out = []
@@ -66,6 +76,7 @@ def min_readers(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list
 
 
 @register("multi-az")
+@needs_instances
 def multi_az(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
     want = bl.instances.min_azs
     out = []
@@ -126,6 +137,7 @@ class TierParams(BaseModel):
 
 
 @register("promotion-tiers", TierParams)
+@needs_instances
 def promotion_tiers(snap: Snapshot, bl: Baseline, p: TierParams, ctx: Context) -> list[Outcome]:
     floor = _SIZES.get(p.min_protected_size, 4)
     out = []
@@ -195,6 +207,7 @@ def promotion_tiers(snap: Snapshot, bl: Baseline, p: TierParams, ctx: Context) -
 
 
 @register("no-burstable")
+@needs_instances
 def no_burstable(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
     allow = bl.instances.allow_burstable
     out = []
@@ -224,6 +237,7 @@ def no_burstable(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> lis
 
 
 @register("performance-insights")
+@needs_instances
 def performance_insights(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
     want, want_kms = bl.instances.performance_insights, bl.instances.performance_insights_kms
     out = []
@@ -264,6 +278,7 @@ def performance_insights(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context
 
 
 @register("replica-lag")
+@needs_instances
 def replica_lag(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
     budget = bl.instances.max_replica_lag_ms
     out = []

@@ -89,6 +89,14 @@ class Pair:
 
 def _pairs(snap: Snapshot, ctx: Context) -> list[Pair | Outcome]:
     out: list[Pair | Outcome] = []
+    if not any(t.kind == "blue-green" for t in snap.targets):
+        # `check`: a target whose deployments could not be listed may have one pending: error, not absent.
+        for c in ctx.targets:
+            errs = ctx.errors("DescribeBlueGreenDeployments", region=c.region)
+            if errs:
+                out.append(
+                    errored(cluster_ref(c), f"blue/green deployments could not be listed: {error_text(errs)}")
+                )
     for d in gate_deployments(snap, ctx):
         if isinstance(d, str):
             errs = ctx.errors("DescribeBlueGreenDeployments")

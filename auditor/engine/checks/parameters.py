@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from auditor.engine import values
-from auditor.engine.checks._util import errored, failed, passed, skipped
+from auditor.engine.checks._util import errored, failed, needs_instances, passed, skipped
 from auditor.engine.context import Context, cluster_ref, error_text, group_ref, instance_ref
 from auditor.engine.drift import diff
 from auditor.engine.registry import NoParams, Outcome, register
@@ -123,6 +123,7 @@ def db_parameters(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> li
 
 
 @register("parameter-apply-status")
+@needs_instances
 def apply_status(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
     out = []
     for c in ctx.targets:
