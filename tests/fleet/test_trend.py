@@ -57,7 +57,8 @@ def test_trend_table() -> None:
     trend = {f.rule_id: f.trend for f in out.findings}
     assert trend == {"CL01": "open", "CL02": "resolved", "CL03": "new", "CL07": None, "CL08": None}
     assert [f.status for f in out.findings] == [f.status for f in now.findings]  # statuses untouched
-    assert out.notes[0].startswith("since the previous run (2026-11-24 02:00 UTC): 1 new, 1 still open, 2 resolved")
+    head = "since the previous run (2026-11-24 02:00 UTC): 1 new, 1 still open, 2 resolved"
+    assert out.notes[0].startswith(head)
     assert any(n.startswith("resolved (no longer reported): CL04 gone") for n in out.notes)
     assert any("not re-checked" in n and "CL05 b" in n for n in out.notes)
     assert not any("CL06" in n for n in out.notes)
