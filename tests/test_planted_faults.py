@@ -48,12 +48,10 @@ def build_careful_team(
         replica_lag_ms=None,
     )
     lag = [150.0 + (n * 13) % 90 for n in range(30)]
-    for dims in (
-        {"DBClusterIdentifier": "prod-app-eu"},
-        {"DBClusterIdentifier": "prod-app-eu", "SourceRegion": PRIMARY},
-    ):
-        put_metric_series(sim, SECONDARY, "AuroraGlobalDBReplicationLag", dims, lag)
-        put_metric_series(sim, SECONDARY, "AuroraGlobalDBRPOLag", dims, lag)
+    # As AWS publishes it: under the metric group with SourceRegion (the collector must find it there).
+    dims = {"DBClusterIdentifier": "prod-app-eu", "SourceRegion": PRIMARY}
+    put_metric_series(sim, SECONDARY, "AuroraGlobalDBReplicationLag", dims, lag)
+    put_metric_series(sim, SECONDARY, "AuroraGlobalDBRPOLag", dims, lag)
     return Built(sim, prod, eu)
 
 

@@ -90,16 +90,38 @@ def collect_alarms(col: Collection, region: str) -> None:
         col.alarms.extend(out)
 
 
-def metric_queries(col: Collection, region: str) -> list[tuple[str, dict[str, str], str | None]]:
-    """(metric, dimensions, cluster) to read in this region: reader lag, and global secondary lag."""
-    out: list[tuple[str, dict[str, str], str | None]] = []
+def metric_queries(col: Collection, region: str) -> list[tuple[str, list[dict[str, str]], str | None]]:
+    """(metric, dimension sets, cluster) to read in this region: reader lag, and global secondary lag.
+
+    Global lag is published in the secondary's region under the metric group that carries `SourceRegion`
+    (the primary's region) next to `DBClusterIdentifier` (Aurora User Guide, "Monitoring Aurora Global
+    Database"; the CloudWatch console lists it under the SourceRegion group). CloudWatch matches dimension
+    sets exactly, so both sets are asked for in the same GetMetricData call and their datapoints combined.
+    """
+    out: list[tuple[str, list[dict[str, str]], str | None]] = []
     for inst in sorted(col.instances_in(region), key=lambda i: i.id):
         if inst.is_writer is False:
-            out.append(("AuroraReplicaLag", {"DBInstanceIdentifier": inst.id}, inst.cluster_id))
+            out.append(("AuroraReplicaLag", [{"DBInstanceIdentifier": inst.id}], inst.cluster_id))
+    primary = _primary_regions(col)
     for r, cid in sorted(secondaries(col)):
         if r == region:
+            variants = [{"DBClusterIdentifier": cid}]
+            if primary.get(cid):
+                variants.append({"DBClusterIdentifier": cid, "SourceRegion": primary[cid]})
             for metric in ("AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag"):
-                out.append((metric, {"DBClusterIdentifier": cid}, cid))
+                out.append((metric, variants, cid))
+    return out
+
+
+def _primary_regions(col: Collection) -> dict[str, str]:
+    """Secondary cluster id -> the region of its Global Database's writer."""
+    out: dict[str, str] = {}
+    with col.lock:
+        for g in col.global_clusters.values():
+            writer = next((m.region for m in g.members if m.is_writer and m.region), None)
+            for m in g.members:
+                if not m.is_writer and m.cluster_id and writer:
+                    out[m.cluster_id] = writer
     return out
 
 
@@ -112,11 +134,19 @@ def collect_metrics(col: Collection, region: str) -> None:
     cw = col.ctx.client("cloudwatch", region)
     end = col.now.replace(second=0, microsecond=0)
     start = end - timedelta(minutes=col.look_back_minutes)
-    for base in range(0, len(wanted), _QUERIES_PER_CALL):
-        chunk = wanted[base : base + _QUERIES_PER_CALL]
+    # one query per dimension set, ids m<wanted>v<set>; chunks never split a wanted metric's sets
+    chunks: list[list[tuple[int, tuple[str, list[dict[str, str]], str | None]]]] = [[]]
+    in_chunk = 0
+    for n, want in enumerate(wanted):
+        if in_chunk + len(want[1]) > _QUERIES_PER_CALL:
+            chunks.append([])
+            in_chunk = 0
+        chunks[-1].append((n, want))
+        in_chunk += len(want[1])
+    for chunk in chunks:
         queries = [
             {
-                "Id": f"m{n}",
+                "Id": f"m{n}v{k}",
                 "MetricStat": {
                     "Metric": {
                         "Namespace": NAMESPACE,
@@ -128,7 +158,8 @@ def collect_metrics(col: Collection, region: str) -> None:
                 },
                 "ReturnData": True,
             }
-            for n, (metric, dims, _) in enumerate(chunk)
+            for n, (metric, variants, _) in chunk
+            for k, dims in enumerate(variants)
         ]
         results = col.attempt(
             partial(
@@ -152,8 +183,10 @@ def collect_metrics(col: Collection, region: str) -> None:
         for res in results:  # a query's values may span several pages
             values.setdefault(res["Id"], []).extend(float(v) for v in res.get("Values") or ())
         out = []
-        for n, (metric, dims, cid) in enumerate(chunk):
-            vals = values.get(f"m{n}", [])
+        for n, (metric, variants, cid) in chunk:
+            with_data = [k for k in range(len(variants)) if values.get(f"m{n}v{k}")]
+            dims = variants[with_data[0]] if with_data else variants[0]
+            vals = [v for k in range(len(variants)) for v in values.get(f"m{n}v{k}", [])]
             out.append(
                 MetricMax(
                     namespace=NAMESPACE,
