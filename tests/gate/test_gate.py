@@ -128,7 +128,13 @@ def test_incident_blocks_switchover_cli(
         assert (out / name).is_file()
     total = [ln for ln in proc.stderr.splitlines() if ln.strip().startswith("total")]
     Path(os.environ.get("GATE_MEASURE", "/dev/null")).write_text(
-        json.dumps({"wall_s": round(wall, 3), "aws_calls_line": total[-1].strip() if total else None})
+        json.dumps(
+            {
+                "wall_s": round(wall, 3),
+                "aws_calls": total[-1].split()[-1] if total else None,
+                "verdict": verdict,
+            }
+        )
     )
 
 
