@@ -84,6 +84,12 @@ def collect_snapshot(
                 f"AWS rejected the credentials ({', '.join(sorted(c or '' for c in codes))}) in {region}: "
                 f"{col.errors[-1].message}; refresh them (aws sso login, new session token) and retry"
             )
+        denied = [e for e in col.errors if e.operation == "DescribeDBClusters"]
+        if cluster_ids and denied:  # the named cluster itself could not be read: nothing to audit
+            raise CollectionFailed(
+                f"could not describe cluster {', '.join(cluster_ids)} in {region}: {denied[-1].code}: "
+                f"{denied[-1].message}; the audit needs rds:DescribeDBClusters (see SECURITY.md)"
+            )
 
     # Related clusters: greens of deployments whose blue is a target; Global Database members elsewhere.
     for gr, gid in bg.describe_for_clusters(col, region) if targets else []:
