@@ -5,6 +5,7 @@ from __future__ import annotations
 from auditor.engine.checks import (  # noqa: F401
     availability,
     blue_green,
+    blue_green_db,
     cluster,
     global_db,
     lifecycle,
