@@ -331,3 +331,59 @@ def _closed_port() -> int:
     from tests.plugins.postgres import free_port
 
     return free_port()  # bound then released: nothing listens there
+
+
+# ---------------------------------------------------------------- deployment-owned slots, offline, cost
+
+
+def test_slot_used_by_green_subscription_is_the_deployments(
+    aws_env: SimulatedAws, writers: tuple[PgServer, PgServer]
+) -> None:
+    """Blue -> green logical replication for real: green subscribes to blue; the slot it uses on blue is the
+    deployment's own whatever its name, while a stray slot beside it is an orphan."""
+    blue, green = writers
+    sc = build(aws_env, global_db=False)
+    blue.execute(
+        "CREATE TABLE public.accounts (id bigint PRIMARY KEY, balance numeric)",
+        "CREATE PUBLICATION bg_pub FOR TABLE public.accounts",
+        "SELECT pg_create_logical_replication_slot('stray_test_slot', 'test_decoding')",
+    )
+    green.execute(
+        "CREATE TABLE public.accounts (id bigint PRIMARY KEY, balance numeric)",
+        f"CREATE SUBSCRIPTION bg_sub_7f3a CONNECTION 'host=127.0.0.1 port={blue.port} user=postgres "
+        "dbname=postgres sslmode=disable' PUBLICATION bg_pub",
+    )
+    o = opts(pg_dsns=(blue.dsn(), f"{sc.green}={green.dsn()}"))
+    outcome = run_gate(sc.bgd_id, None, o)
+    bg08 = {f.resource.id: f for f in by_rule(outcome.result, "BG08")}
+    assert bg08["bg_sub_7f3a"].status is Status.PASS, bg08["bg_sub_7f3a"].message
+    assert bg08["stray_test_slot"].status is Status.FAIL
+    assert bg08["stray_test_slot"].resource.cluster == sc.blue
+
+
+def test_gate_from_snapshot_matches_live(aws_env: SimulatedAws, tmp_path: Path) -> None:
+    sc = build(aws_env, incident=True, global_db=False)
+    o = opts(no_db=True, allow_skip_db=True)
+    live = run_gate(sc.bgd_id, None, o, target_engine_version="16.9")
+    assert live.snapshot is not None
+    path = tmp_path / "snapshot.json"
+    path.write_text(live.snapshot.to_json())
+    offline = run_gate(sc.bgd_id, None, opts(no_db=True, allow_skip_db=True, from_snapshot=str(path)))
+
+    def statuses(r: AuditResult) -> list[tuple[str, str, str]]:
+        return sorted((f.rule_id, f.resource.id, f.status.value) for f in r.findings)
+
+    assert statuses(offline.result) == statuses(live.result)
+    assert any(f.rule_id == "BG02" and f.status is Status.FAIL for f in offline.result.findings)
+
+
+def test_gate_aws_calls_stay_at_their_bound(aws_env: SimulatedAws) -> None:
+    """API calls are the production cost (RDS: ~12 Describe calls/s per account and region)."""
+    sc = build(aws_env, incident=True, global_db=True)
+    outcome = run_gate(sc.bgd_id, None, opts(no_db=True, allow_skip_db=True))
+    assert outcome.snapshot is not None
+    calls = {c.operation: c.calls for c in outcome.snapshot.calls}
+    assert calls["rds.DescribeBlueGreenDeployments"] == 2  # the lookup + the region's listing
+    assert calls["rds.DescribeDBClusters"] <= 3  # blue, green, the Global Database secondary
+    assert calls["rds.DescribeGlobalClusters"] == 1
+    assert sum(calls.values()) <= 50, calls
