@@ -133,6 +133,7 @@ def test_incident_blocks_switchover_cli(
                 "wall_s": round(wall, 3),
                 "aws_calls": total[-1].split()[-1] if total else None,
                 "verdict": verdict,
+                "calls": [ln.strip() for ln in proc.stderr.splitlines() if ln.startswith("  ")],
             }
         )
     )
