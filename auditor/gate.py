@@ -51,6 +51,7 @@ def run_gate(
     """Collect (or load) and evaluate one blue/green deployment for the pre-switchover gate."""
     from auditor.api import RunOutcome, load_snapshot_file
 
+    _validate_inputs(opts)  # bad baseline / waivers / --pg-dsn: exit 2 before any AWS call
     if opts.from_snapshot:
         snapshot = load_snapshot_file(opts.from_snapshot)
         bgd = _deployment_in_snapshot(snapshot, bgd_id, cluster_id, opts.from_snapshot)
@@ -75,6 +76,17 @@ def db_skipped(snapshot: Snapshot, bgd: BlueGreenDeployment) -> bool:
     dep = next((d for d in snapshot.blue_green_deployments if d.id == bgd.id), bgd)
     ids = {dep.source_cluster_id, dep.target_cluster_id} - {None}
     return any(d.status == "skipped" for d in snapshot.databases if d.cluster_id in ids)
+
+
+def _validate_inputs(opts: RunOptions) -> None:
+    from auditor.collect.pg_dsn import parse_pg_dsn_options
+    from auditor.engine.loader import load_baseline, load_waivers
+
+    load_baseline(list(opts.baselines) or ["default"])
+    if opts.waivers:
+        load_waivers(opts.waivers)
+    if not opts.from_snapshot:
+        parse_pg_dsn_options(opts.pg_dsns, "blue")  # syntax only; applied to the real blue id later
 
 
 # ---------------------------------------------------------------- collection

@@ -388,3 +388,10 @@ def test_gate_aws_calls_stay_at_their_bound(aws_env: SimulatedAws) -> None:
     assert calls["rds.DescribeDBClusters"] <= 3  # blue, green, the Global Database secondary
     assert calls["rds.DescribeGlobalClusters"] == 1
     assert sum(calls.values()) <= 50, calls
+
+
+def test_bad_pg_dsn_rejected_before_any_aws_call(aws_env: SimulatedAws, tmp_path: Path) -> None:
+    proc = cli(aws_env, "--blue-green", "bgd-any", "--pg-dsn", "not-a-dsn", "--out", str(tmp_path))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("aurora-audit: error: --pg-dsn not-a-dsn")
+    assert aws_env.calls() == {}
