@@ -126,6 +126,9 @@ def test_incident_blocks_switchover_cli(
     assert "AWS calls" in proc.stderr  # --debug prints the call log
     for name in ("junit.xml", "report.html", "summary.md"):
         assert (out / name).is_file()
+    html = (out / "report.html").read_text()
+    assert "baseline (expected)" in html and "green (actual)" in html  # the three-column drift table
+    assert "blue: 0" in (out / "junit.xml").read_text()
     total = [ln for ln in proc.stderr.splitlines() if ln.strip().startswith("total")]
     Path(os.environ.get("GATE_MEASURE", "/dev/null")).write_text(
         json.dumps(
