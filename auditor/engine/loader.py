@@ -24,6 +24,13 @@ _LEAF_SECTIONS = {"cluster_parameters", "db_parameters"}
 # ---------------------------------------------------------------- baselines
 
 
+def _is_file(p: Path) -> bool:
+    try:
+        return p.is_file()
+    except OSError:  # e.g. ENAMETOOLONG: Path.is_file() only swallows "does not exist" errors
+        return False
+
+
 def resolve_baseline_ref(ref: str, relative_to: Path | None = None) -> Path:
     """NAME -> baselines/NAME.yaml; anything that looks like a path is a path (relative to the
     extending file's folder when given)."""
@@ -32,13 +39,13 @@ def resolve_baseline_ref(ref: str, relative_to: Path | None = None) -> Path:
         p = Path(ref).expanduser()
         if not p.is_absolute() and relative_to is not None:
             p = relative_to / p
-        if not p.is_file():
+        if not _is_file(p):
             raise NotFoundError(
                 f"baseline file {ref} not found (give an existing path or a name from {baselines_dir()})"
             )
         return p.resolve()
     p = baselines_dir() / f"{ref}.yaml"
-    if not p.is_file():
+    if not _is_file(p):
         known = ", ".join(sorted(x.stem for x in baselines_dir().glob("*.yaml"))) or "none"
         raise NotFoundError(f"unknown baseline {ref!r} (known names: {known}; or pass a path to a YAML file)")
     return p.resolve()

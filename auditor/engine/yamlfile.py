@@ -41,23 +41,43 @@ def read_yaml(path: Path | str) -> YamlDoc:
         raise InputFileError(f"{p}:1: file not found (check the path)") from None
     except OSError as exc:
         raise InputFileError(f"{p}:1: cannot read the file: {exc.strerror} (check permissions)") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise InputFileError(f"{p}:{line}: not UTF-8 text (save the file as UTF-8)") from None
     return parse_yaml(text, str(p))
 
 
+def _char(c: object) -> str:
+    code = c if isinstance(c, int) else ord(str(c)[:1] or "\0")
+    return f"U+{code:04X}"
+
+
+def _one_line(text: object, limit: int = 200) -> str:
+    return " ".join(str(text).split())[:limit]
+
+
 def parse_yaml(text: str, name: str) -> YamlDoc:
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)  # the reader rejects NUL and other non-printable characters here
         node = loader.get_single_node()
         lines: dict[Loc, int] = {}
         data = _build(loader, node, (), lines, name) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise InputFileError(f"{name}:{line}: invalid YAML: {exc.problem or exc} (fix the syntax)") from None
+        what = _one_line(exc.problem or exc)
+        raise InputFileError(f"{name}:{line}: invalid YAML: {what} (fix the syntax)") from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise InputFileError(
+            f"{name}:{line}: invalid YAML: character {_char(exc.character)} is not allowed (remove it)"
+        ) from None
     except yaml.YAMLError as exc:
-        raise InputFileError(f"{name}:1: invalid YAML: {exc} (fix the syntax)") from None
+        raise InputFileError(f"{name}:1: invalid YAML: {_one_line(exc)} (fix the syntax)") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return YamlDoc(path=name, data=data, lines=lines)
 
 
@@ -66,7 +86,7 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, lines: dict[Loc, 
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _construct(loader, key_node, name)
             if not isinstance(key, str | int | float | bool):
                 raise InputFileError(
                     f"{name}:{key_node.start_mark.line + 1}: a key must be a plain value (quote it)"
@@ -81,7 +101,17 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, lines: dict[Loc, 
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, loc + (n,), lines, name) for n, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return _construct(loader, node, name)
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, name: str) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp like 2027-02-30
+        raise InputFileError(
+            f"{name}:{node.start_mark.line + 1}: cannot read {_one_line(node.value, 80)!r}: {_one_line(exc)} "
+            "(quote it to make it a string, or correct it)"
+        ) from None
 
 
 def validate(
