@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
 from auditor.errors import AuditorError, CollectionFailed, NotFoundError, UsageError
+from auditor.fleet_coverage import add_coverage, unreadable_regions
 from auditor.fleet_merge import load_report, merge_reports, merge_snapshots
-from auditor.models.findings import AuditResult, Finding, ResourceRef, Severity, Status
 from auditor.models.snapshot import CollectionError, Snapshot
 
 if TYPE_CHECKING:
     from auditor.api import RunOptions, RunOutcome
     from auditor.collect.ratelimit import LimitedAwsContext, RateBudget, RateLimiter
 
-__all__ = ["run_fleet", "merge_reports", "parse_shard", "select_shard", "Unit", "coverage_findings"]
+__all__ = ["run_fleet", "merge_reports", "parse_shard", "select_shard", "Unit"]
 
 ProgressFn = Callable[[str], None]
 
@@ -39,17 +39,8 @@ UNIT_WORKERS = 8  # account-regions collected at once
 INNER_WORKERS = 6  # concurrent reads inside one account-region (the token bucket keeps the rate)
 DEFAULT_ENGINES = ("aurora-postgresql",)
 
-# Collection errors that mean "this account-region could not be read at all".
-UNREADABLE_OPERATIONS = frozenset({"DescribeDBClusters", "AssumeRole", "DescribeRegions", "Collect"})
 # EC2 DescribeRegions OptInStatus values of regions the account can use (EC2 API Reference, DescribeRegions).
 ENABLED_OPT_IN = frozenset({"opt-in-not-required", "opted-in"})
-
-COVERAGE_RULE = "FL01"
-COVERAGE_TITLE = "Every requested account-region could be read"
-COVERAGE_REMEDIATION = (
-    "Grant the audit role the read-only actions aurora-audit needs in {region} (rds:Describe*, see the "
-    "README's IAM policy), check that the region is enabled and its endpoint reachable, then rerun."
-)
 
 
 @dataclass(frozen=True, order=True)
@@ -150,6 +141,9 @@ def run_fleet(
                 if units
                 else f"shard {k}/{n}: no account-region falls in this shard"
             )
+        hook = getattr(opts, "snapshot_hook", None)
+        if hook is not None:
+            snapshot = hook(snapshot)
     if progress:
         progress(f"evaluating {sum(1 for c in snapshot.clusters if c.role == 'target')} clusters")
     result = evaluate(snapshot, baseline, waivers=waivers, command="fleet", fail_on=opts.fail_on)
@@ -182,7 +176,7 @@ def collect_fleet(
     from auditor.collect.aws import AwsOptions
     from auditor.collect.ratelimit import LimitedAwsContext, RateLimiter, account_of_role
 
-    limiter = limiter or RateLimiter(budget)
+    limiter = limiter or RateLimiter(budget or budget_from(opts))
     contexts: dict[str, LimitedAwsContext] = {}
     for role in opts.role_arns or ("",):
         if role in contexts:
@@ -347,9 +341,8 @@ def _regions_of(ctx: Any, requested: tuple[str, ...]) -> tuple[list[str], Collec
                 )
             named = [region]
         return sorted(named), None
-    home = ctx.options.region or "us-east-1"
     try:
-        ec2 = ctx.client("ec2", home)
+        ec2 = ctx.client("ec2", ctx.options.region or ctx.session.region_name or "us-east-1")
         # AllRegions=False: only regions enabled for the account (EC2 API Reference, DescribeRegions).
         regions = ec2.describe_regions(AllRegions=False)["Regions"]
     except CollectionFailed as exc:
@@ -369,6 +362,18 @@ def _regions_of(ctx: Any, requested: tuple[str, ...]) -> tuple[list[str], Collec
         r["RegionName"] for r in regions if r.get("OptInStatus", "opt-in-not-required") in ENABLED_OPT_IN
     }
     return sorted(enabled | set(named)), None
+
+
+def budget_from(opts: RunOptions) -> RateBudget:
+    """The rate budget: optional RunOptions attributes `rate_limit` (calls/s) and `burst`, else defaults."""
+    from auditor.collect.ratelimit import DEFAULT_BURST, DEFAULT_RATE, RateBudget
+
+    rate = getattr(opts, "rate_limit", None) or DEFAULT_RATE
+    burst = getattr(opts, "burst", None) or DEFAULT_BURST
+    try:
+        return RateBudget(rate=float(rate), burst=int(burst))
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"rate limit: {exc}") from None
 
 
 def _home_region(opts: RunOptions) -> str | None:
@@ -394,66 +399,3 @@ def _db_options(opts: RunOptions) -> Any:
     return DbOptions(
         dsns=parse_pg_dsn_options(list(opts.pg_dsns), None), no_db=opts.no_db, sslrootcert=opts.pg_sslrootcert
     )
-
-
-# ------------------------------------------------------------------ coverage (FL01)
-
-
-def is_unreadable(e: CollectionError) -> bool:
-    return e.resource_kind == "region" and e.operation in UNREADABLE_OPERATIONS
-
-
-def unreadable_regions(snapshot: Snapshot) -> set[tuple[str | None, str]]:
-    return {(e.account, e.region or e.resource) for e in snapshot.errors if is_unreadable(e)}
-
-
-def coverage_findings(snapshot: Snapshot, units: list[tuple[str | None, str]]) -> list[Finding]:
-    """FL01: `error` per account-region that could not be read, `pass` per one that was."""
-    out: list[Finding] = []
-    bad: dict[tuple[str | None, str], CollectionError] = {}
-    for e in snapshot.errors:
-        if is_unreadable(e):
-            bad.setdefault((e.account, e.region or e.resource), e)
-    for (account, region), e in sorted(bad.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
-        where = f"account {account} " if account else ""
-        out.append(
-            _fl01(
-                Status.ERROR,
-                region,
-                account,
-                f"could not read {where}region {region}: {e.code or 'error'} on {e.operation}: {e.message} "
-                "— the clusters there are not audited",
-            )
-        )
-    covered = list(units) or [(None, r) for r in snapshot.regions]  # --from-snapshot: what it covers
-    for account, region in dict.fromkeys(covered):
-        if any(r == region and (a is None or account is None or a == account) for a, r in bad):
-            continue
-        n = sum(1 for c in snapshot.clusters if c.region == region and c.role == "target")
-        out.append(_fl01(Status.PASS, region, account, f"region {region} read: {n} cluster(s) audited"))
-    return out
-
-
-def _fl01(status: Status, region: str, account: str | None, message: str) -> Finding:
-    return Finding(
-        rule_id=COVERAGE_RULE,
-        title=COVERAGE_TITLE,
-        status=status,
-        severity=Severity.CRITICAL,  # an unread region is a blind spot: exit 2 whatever --fail-on says
-        resource=ResourceRef(kind="region", id=region, region=region, account=account),
-        message=message,
-        remediation=COVERAGE_REMEDIATION.format(region=region),
-    )
-
-
-def add_coverage(result: AuditResult, snapshot: Snapshot, units: list[tuple[str | None, str]]) -> AuditResult:
-    cov = coverage_findings(snapshot, units)
-    missing = [f for f in cov if f.status is Status.ERROR]
-    notes = [f"not audited: {f.message}" for f in missing]
-    return result.model_copy(
-        update={
-            "findings": cov + list(result.findings),
-            "notes": notes + list(result.notes),
-            "complete": result.complete and not missing,
-        }
-    ).with_summary()
