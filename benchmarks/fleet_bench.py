@@ -407,6 +407,11 @@ def main() -> None:
         f"\nserial floor = {total} calls x {args.latency_ms} ms = {floor:.2f} s; target wall <= 0.2 x floor "
         f"= {0.2 * floor:.2f} s"
     )
+    hidden = first["collect_s"] - no_latency["collect_s"]
+    print(
+        f"wall added by the {args.latency_ms} ms latency: {hidden:.2f} s (collection at {args.latency_ms} ms "
+        f"minus at 0 ms) = {hidden / floor:.2f} of the serial floor; the rest is the sim's own service time"
+    )
     measured = first["call_seconds"]
     print(
         f"measured serial time of the same calls (sum of each call's duration in the first run, sim service "

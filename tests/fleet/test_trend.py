@@ -101,3 +101,12 @@ def test_previous_report_end_to_end(aws_env: SimulatedAws, small_fleet: ScaleFle
     assert 'class="badge trend-resolved"' in html
     assert "#### Since the previous run" in md and "**new** (fail) `CL01` `scale-0000`" in md
     assert "**resolved** (pass) `CL01` `scale-0002`" in md
+
+
+def test_previous_must_be_a_report(tmp_path: Path) -> None:
+    from auditor.errors import InputFileError
+
+    bad = tmp_path / "snapshot.json"
+    bad.write_text('{"schema": "aurora-audit/snapshot/v1"}')
+    with pytest.raises(InputFileError, match="snapshot.json: schema"):
+        run_fleet(RunOptions(regions=REGIONS, no_db=True), previous=str(bad))
