@@ -295,10 +295,15 @@ def _with_gate_target(snapshot: Snapshot, bgd: BlueGreenDeployment) -> Snapshot:
 
 
 def unverified_line(findings: list[Any]) -> str | None:
-    """One line saying what the gate could not verify (BG findings in `error`), or None."""
+    """One line saying what the gate could not verify (BG findings in `error`), grouped by cause, or None."""
     errs = [f for f in findings if f.rule_id.startswith("BG") and f.status is Status.ERROR]
     if not errs:
         return None
-    parts = [f"{f.rule_id} {f.resource.id}: {f.message}" for f in errs[:3]]
-    more = f" (and {len(errs) - 3} more)" if len(errs) > 3 else ""
-    return "GATE COULD NOT VERIFY: " + "; ".join(parts) + more
+    causes: dict[str, list[str]] = {}
+    for f in errs:
+        ids = causes.setdefault(" ".join(f.message.split())[:200], [])
+        if f.rule_id not in ids:
+            ids.append(f.rule_id)
+    parts = [f"{', '.join(ids)}: {why}" for why, ids in list(causes.items())[:3]]
+    more = f" (and {len(causes) - 3} more)" if len(causes) > 3 else ""
+    return "GATE COULD NOT VERIFY " + "; ".join(parts) + more

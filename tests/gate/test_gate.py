@@ -206,7 +206,7 @@ def test_green_writer_unreachable_fails_closed(
     assert decide(outcome.result, o.fail_on, gate=True) == 2
     errs = [f for f in outcome.result.findings if f.rule_id.startswith("BG") and f.status is Status.ERROR]
     assert any(f.rule_id == "BG08" and f.resource.cluster == sc.green for f in errs)
-    assert outcome.result.notes[0].startswith("GATE COULD NOT VERIFY: BG08")
+    assert outcome.result.notes[0].startswith("GATE COULD NOT VERIFY BG08")
     assert not outcome.result.complete
 
 
