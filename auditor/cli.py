@@ -18,6 +18,8 @@ from auditor.exit_codes import ExitCode, decide
 from auditor.models.findings import AuditResult, Severity
 
 _DEBUG = False
+# The gate asks "is the Global Database healthy now?": lag maxima over the last 10 minutes, not the hour.
+GATE_LOOK_BACK_MINUTES = 10
 
 
 # ------------------------------------------------------------------ helpers
@@ -354,11 +356,16 @@ def gate(
     quiet: bool,
     **kw: Any,
 ) -> None:
-    """Pre-switchover gate for a blue/green deployment. Fails closed."""
+    """Pre-switchover gate for a blue/green deployment. Fails closed.
+
+    Lag is read over the last 10 minutes unless --look-back-minutes says otherwise."""
     from auditor.api import run_gate
 
     if not bgd_id and not cluster_id and not kw.get("from_snapshot"):
         raise UsageError("gate needs --blue-green BGD_ID or --cluster CLUSTER_ID")
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("look_back_minutes") is click.core.ParameterSource.DEFAULT:
+        kw["look_back_minutes"] = GATE_LOOK_BACK_MINUTES
     opts = run_options(**kw)
     outcome = run_gate(
         bgd_id, cluster_id, opts, target_engine_version=target_engine_version, progress=_progress
@@ -383,7 +390,13 @@ def gate(
         paths,
         verdict=gate_verdict(result, code, outcome.db_skipped_unapproved, color=should_color(sys.stdout)),
     )
+    if code is ExitCode.ERROR and result.notes:
+        _err(one_line_note(result.notes[0]))
     sys.exit(code)
+
+
+def one_line_note(text: str) -> str:
+    return " ".join(text.split())
 
 
 @cli.command()

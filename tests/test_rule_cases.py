@@ -87,12 +87,12 @@ def apply_patch(data: dict[str, Any], ops: list[dict[str, Any]]) -> dict[str, An
         kind, path = op["op"], op["path"]
         box, key = _walk(data, path)
         if kind == "set":
-            box[key] = op["value"]
+            box[key] = copy.deepcopy(op["value"])
         elif kind == "merge":
-            box[key] = _deep_merge(box[key], op["value"])
+            box[key] = _deep_merge(box[key], copy.deepcopy(op["value"]))
         elif kind == "append":
             box.setdefault(key, []) if isinstance(box, dict) else None
-            box[key].append(op["value"])
+            box[key].append(copy.deepcopy(op["value"]))
         elif kind == "remove":
             del box[key]
         else:

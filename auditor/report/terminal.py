@@ -122,6 +122,10 @@ def render_terminal(result: AuditResult, color: bool, quiet: bool = False, width
         if len(result.errors) > 10:
             lines.append(f"  …and {len(result.errors) - 10} more")
         lines.append("")
+    for note in result.notes[:5]:
+        lines.append(_cut(f"note: {one_line(note)}", width))
+    if result.notes:
+        lines.append("")
     lines.append(verdict_line(result, color))
     return "\n".join(lines) + "\n"
 
