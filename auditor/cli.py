@@ -91,12 +91,12 @@ def mark_incomplete(result: AuditResult, code: ExitCode, why: str) -> AuditResul
 def write_reports(result: AuditResult, out_dir: str, formats: str) -> list[Path]:
     from auditor.report import FILENAMES, render
 
-    written = []
-    for fmt in parse_formats(formats):
-        path = Path(out_dir) / FILENAMES[fmt]
-        write_atomic(path, render(fmt, result))
-        written.append(path)
-    return written
+    # Render every format before writing any: a failing renderer leaves the previous set whole, never a mix
+    # of two runs (each file is itself replaced atomically).
+    rendered = [(Path(out_dir) / FILENAMES[fmt], render(fmt, result)) for fmt in parse_formats(formats)]
+    for path, text in rendered:
+        write_atomic(path, text)
+    return [path for path, _ in rendered]
 
 
 def print_result(result: AuditResult, quiet: bool, paths: list[Path], verdict: str | None = None) -> None:
