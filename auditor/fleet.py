@@ -36,7 +36,7 @@ __all__ = ["run_fleet", "merge_reports", "parse_shard", "select_shard", "Unit"]
 ProgressFn = Callable[[str], None]
 
 UNIT_WORKERS = 8  # account-regions collected at once
-INNER_WORKERS = 6  # concurrent reads inside one account-region (the token bucket keeps the rate)
+INNER_WORKERS = 12  # concurrent reads inside one account-region (the token bucket keeps the rate)
 DEFAULT_ENGINES = ("aurora-postgresql",)
 
 # EC2 DescribeRegions OptInStatus values of regions the account can use (EC2 API Reference, DescribeRegions).
