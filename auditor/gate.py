@@ -30,10 +30,12 @@ if TYPE_CHECKING:
 # - HA06 replica lag, HA09 alarms: CloudWatch dimensions name the cluster identifier; at switchover green
 #   takes blue's identifier (Aurora User Guide, "Switching a blue/green deployment"), so blue's alarms and
 #   metrics series follow; green's own pre-switchover series is empty by design.
+# - HA08 replica auto scaling: the Application Auto Scaling target is `cluster:<identifier>`, so blue's
+#   registration follows the identifier at switchover just as alarms do.
 # - HA07 RDS Proxy: a proxy is not part of a blue/green deployment (Aurora User Guide, "Limitations and
 #   considerations for Amazon Aurora blue/green deployments").
 # - GD*: green is not a Global Database member before switchover; BG09 checks the downstream secondaries.
-GREEN_EXCLUDED_RULES = frozenset({"HA06", "HA07", "HA09"})
+GREEN_EXCLUDED_RULES = frozenset({"HA06", "HA07", "HA08", "HA09"})
 GREEN_EXCLUDED_FAMILIES = frozenset({"BG", "GD"})
 
 # DescribeBlueGreenDeployments Status values of a deployment that is no longer switchable.

@@ -369,4 +369,29 @@ def create_blue_green(
         kwargs["TargetDBClusterParameterGroupName"] = target_cluster_parameter_group
     if target_db_parameter_group:
         kwargs["TargetDBParameterGroupName"] = target_db_parameter_group
-    return dict(rds.create_blue_green_deployment(**kwargs)["BlueGreenDeployment"])
+    bgd = dict(rds.create_blue_green_deployment(**kwargs)["BlueGreenDeployment"])
+    _green_inherits_blue(sim, region, source_cluster_arn, str(bgd["Target"]))
+    return bgd
+
+
+# What AWS copies from blue to green (green is a clone of blue's storage and configuration: Aurora User
+# Guide, "Overview of Amazon Aurora blue/green deployments"); moto's green leaves these at their defaults.
+_INHERITED = (
+    "IAMDatabaseAuthenticationEnabled",
+    "DeletionProtection",
+    "BackupRetentionPeriod",
+    "CopyTagsToSnapshot",
+    "EnabledCloudwatchLogsExports",
+    "StorageEncrypted",
+    "KmsKeyId",
+    "MasterUserSecret",
+)
+
+
+def _green_inherits_blue(sim: SimulatedAws, region: str, blue_arn: str, green_arn: str) -> None:
+    rds = sim.client("rds", region)
+    blue = rds.describe_db_clusters(DBClusterIdentifier=blue_arn.rsplit(":", 1)[-1])["DBClusters"][0]
+    green_id = green_arn.rsplit(":", 1)[-1]
+    fields = {k: blue[k] for k in _INHERITED if k in blue}
+    if fields:
+        sim.set_cluster(region, green_id, fields=fields)

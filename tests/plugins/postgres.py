@@ -294,6 +294,10 @@ class PgServer:
             "SELECT pg_reload_conf()",
             "DROP SCHEMA public CASCADE",
             "CREATE SCHEMA public",
+            # every other user schema too: a keyless table left in one would fail the next test's BG06
+            "DO $$ DECLARE s text; BEGIN FOR s IN SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE "
+            "'pg\\_%' AND nspname NOT IN ('information_schema', 'public') LOOP "
+            "EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END $$",
             "GRANT ALL ON SCHEMA public TO public",
         )
         roles = self.execute(
