@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SNAPSHOT_SCHEMA = "aurora-audit/snapshot/v1"
+SNAPSHOT_SCHEMA: Literal["aurora-audit/snapshot/v1"] = "aurora-audit/snapshot/v1"
 
 ParamValue = bool | int | float | str | None
 
