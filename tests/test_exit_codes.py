@@ -16,8 +16,14 @@ def _result(*findings: tuple[str, Status, Severity]) -> AuditResult:
         generated_at=datetime(2026, 11, 25, tzinfo=UTC),
         command="check",
         findings=[
-            Finding(rule_id=rid, title="t", status=st, severity=sev,
-                    resource=ResourceRef(kind="cluster", id="prod-app"), message="m")
+            Finding(
+                rule_id=rid,
+                title="t",
+                status=st,
+                severity=sev,
+                resource=ResourceRef(kind="cluster", id="prod-app"),
+                message="m",
+            )
             for rid, st, sev in findings
         ],
     ).with_summary()
@@ -34,7 +40,11 @@ def _result(*findings: tuple[str, Status, Severity]) -> AuditResult:
         ([("CL01", Status.WAIVED, Severity.CRITICAL)], "info", ExitCode.OK),
         ([("CL01", Status.ERROR, Severity.HIGH)], "high", ExitCode.ERROR),
         ([("CL07", Status.ERROR, Severity.LOW)], "high", ExitCode.OK),
-        ([("CL01", Status.FAIL, Severity.HIGH), ("RS02", Status.ERROR, Severity.CRITICAL)], "high", ExitCode.ERROR),
+        (
+            [("CL01", Status.FAIL, Severity.HIGH), ("RS02", Status.ERROR, Severity.CRITICAL)],
+            "high",
+            ExitCode.ERROR,
+        ),
         ([("CL01", Status.SKIPPED, Severity.HIGH)], "high", ExitCode.OK),
     ],
 )

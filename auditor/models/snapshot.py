@@ -333,7 +333,8 @@ class EngineVersion(Frozen):
     major_version: str | None = None
     standard_support_end: datetime | None = None
     extended_support_end: datetime | None = None
-    # Where the lifecycle dates came from: "api" (DescribeDBMajorEngineVersions) or the packaged table's source.
+    # Where the lifecycle dates came from: "api" (DescribeDBMajorEngineVersions) or the packaged table's
+    # source.
     lifecycle_source: str | None = None
 
 

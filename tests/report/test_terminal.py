@@ -83,7 +83,9 @@ def test_gate_verdict_lines(result: AuditResult) -> None:
 
     assert gate_verdict(result, 0).startswith("SWITCHOVER OK")
     closed = gate_verdict(result, 1)
-    blocking = [f for f in result.findings if f.status.value == "fail" and f.severity.at_least(result.fail_on)]
+    blocking = [
+        f for f in result.findings if f.status.value == "fail" and f.severity.at_least(result.fail_on)
+    ]
     n_crit = sum(1 for f in blocking if f.severity.value == "critical")
     assert closed.startswith(f"SWITCHOVER BLOCKED: {n_crit} critical") and "BG02" in closed
     closed_hard = gate_verdict(result, 2, db_skipped_unapproved=True)
