@@ -28,8 +28,14 @@ def slot_ref(c: Cluster, s: ReplicationSlot) -> ResourceRef:
     return ResourceRef(kind="replication-slot", id=s.name, region=c.region, cluster=c.id, account=c.account)
 
 
-def database_or_outcome(ctx: Context, c: Cluster) -> DatabaseState | Outcome:
-    """The collected in-database state, or the error/skipped outcome that replaces every finding."""
+SLOTS_QUERY = "Query pg_replication_slots"  # auditor.collect.pg_queries.OPERATION[SLOTS]
+
+
+def database_or_outcome(ctx: Context, c: Cluster, needs: tuple[str, ...] = ()) -> DatabaseState | Outcome:
+    """The collected in-database state, or the error/skipped outcome that replaces every finding.
+
+    `needs`: the query sections the caller reads (`Query pg_replication_slots`, ...). A partial collection
+    leaves a failed section empty, which means "unknown", not "none": the caller gets `error`."""
     ref = db_ref(c)
     db = ctx.database(c)
     if db is None:
@@ -50,6 +56,9 @@ def database_or_outcome(ctx: Context, c: Cluster) -> DatabaseState | Outcome:
         ]
         why = db.reason or (error_text(errs) if errs else "collection failed")
         return errored(ref, f"cannot read PostgreSQL on {c.id}: {why}")
+    failed = [e for e in ctx.snapshot.errors if e.cluster == c.id and e.operation in needs]
+    if failed:
+        return errored(ref, f"cannot read PostgreSQL on {c.id}: {error_text(failed)}")
     return db
 
 
@@ -65,7 +74,7 @@ def _per_slot(
         if bl_key_missing is not None:
             out.append(skipped(db_ref(c), bl_key_missing))
             continue
-        got = database_or_outcome(ctx, c)
+        got = database_or_outcome(ctx, c, needs=(SLOTS_QUERY,))
         if isinstance(got, Outcome):
             out.append(got)
             continue
@@ -229,7 +238,7 @@ def slot_capacity(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> li
         if pct is None:
             out.append(skipped(ref, "replication_slots.max_slot_usage_percent"))
             continue
-        got = database_or_outcome(ctx, c)
+        got = database_or_outcome(ctx, c, needs=(SLOTS_QUERY, "Query pg_settings"))
         if isinstance(got, Outcome):
             out.append(got)
             continue
