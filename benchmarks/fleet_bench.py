@@ -241,10 +241,11 @@ policies:
             key: BackupRetentionPeriod
             op: lt
             value: 7
+          # Custodian recasts values by DataType (a boolean "1" becomes true); accept either form
           - type: db-cluster-parameter
             key: rds.force_ssl
-            op: ne
-            value: "1"
+            op: not-in
+            value: [true, 1, "1"]
 """
 
 
@@ -407,7 +408,7 @@ def main() -> None:
                 "speed-up vs naive",
                 "max calls/s per account-region",
                 "inside budget",
-                "bucket wait s",
+                "bucket wait s (all threads)",
             ],
         )
     )
