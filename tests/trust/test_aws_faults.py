@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.api import RunOptions, run_check, run_fleet, run_gate
+from auditor.api import RunOptions, RunOutcome, run_check, run_fleet, run_gate
 from auditor.collect.aws import CallLog
 from auditor.collect.iam import POLICY_PATH, policy_actions
 from auditor.models.findings import AuditResult, Status
@@ -41,11 +41,16 @@ def opts(**kw: object) -> RunOptions:
 
 
 @pytest.fixture(scope="module")
-def clean(shared_fleet: DemoFleet) -> AuditResult:
+def clean_run(shared_fleet: DemoFleet) -> RunOutcome:
     out = run_check(shared_fleet.prod.cluster_id, opts())
     assert out.snapshot is not None and out.snapshot.errors == ()
     assert not [f for f in out.result.findings if f.status is Status.ERROR]
-    return out.result
+    return out
+
+
+@pytest.fixture(scope="module")
+def clean(clean_run: RunOutcome) -> AuditResult:
+    return clean_run.result
 
 
 def _front_calls(sim: SimulatedAws) -> int:
@@ -55,17 +60,18 @@ def _front_calls(sim: SimulatedAws) -> int:
 # ---------------------------------------------------------------- transient faults: same findings
 
 
-def test_thirty_percent_throttling_gives_the_clean_findings(fleet_env, clean: AuditResult) -> None:
+def test_thirty_percent_throttling_gives_the_clean_findings(fleet_env, clean_run: RunOutcome) -> None:
     sim, fleet = fleet_env
+    assert clean_run.snapshot is not None
+    clean_calls = sum(c.calls for c in clean_run.snapshot.calls)  # API calls of one clean audit
     before = _front_calls(sim)
-    baseline_calls = sum(c.calls for c in run_check(fleet.prod.cluster_id, opts()).snapshot.calls)  # type: ignore[union-attr]
-    mid = _front_calls(sim)
     sim.set_throttling(0.3)  # deterministic: exactly 3 calls in 10 answer Throttling (HTTP 400)
     out = run_check(fleet.prod.cluster_id, opts())
-    injected = _front_calls(sim) - mid - (mid - before)  # extra attempts = throttled answers retried
     assert out.snapshot is not None and out.snapshot.errors == (), out.snapshot.errors
-    assert findings(out.result) == findings(clean)
-    assert injected >= 0.25 * baseline_calls, (injected, baseline_calls)  # the faults really happened
+    assert findings(out.result) == findings(clean_run.result)
+    assert sum(c.calls for c in out.snapshot.calls) == clean_calls  # the call log counts calls, not attempts
+    injected = _front_calls(sim) - before - clean_calls  # extra attempts the sim saw = throttled answers
+    assert injected >= 0.25 * clean_calls, (injected, clean_calls)  # the faults really happened
     stats.fault("Throttling on 30% of AWS calls", "retried; findings identical to the clean run", injected)
 
 

@@ -36,7 +36,7 @@ waivers:
     reason: tags are copied by our backup tooling
     expires: 2026-12-31
 """
-EXAMPLES = 150
+EXAMPLES = 120
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
