@@ -67,7 +67,8 @@ def test_thirty_percent_throttling_gives_the_clean_findings(fleet_env, clean_run
     before = _front_calls(sim)
     sim.set_throttling(0.3)  # deterministic: exactly 3 calls in 10 answer Throttling (HTTP 400)
     out = run_check(fleet.prod.cluster_id, opts())
-    assert out.snapshot is not None and out.snapshot.errors == (), out.snapshot.errors
+    assert out.snapshot is not None
+    assert out.snapshot.errors == (), out.snapshot.errors
     assert findings(out.result) == findings(clean_run.result)
     assert sum(c.calls for c in out.snapshot.calls) == clean_calls  # the call log counts calls, not attempts
     injected = _front_calls(sim) - before - clean_calls  # extra attempts the sim saw = throttled answers
@@ -82,7 +83,8 @@ def test_transient_5xx_and_connection_resets_give_the_clean_findings(fleet_env, 
         sim.fail_5xx(op, count=2)  # two InternalFailure (HTTP 500) answers each, then healthy
     with ResetProxy(sim.endpoint_url, every=7) as proxy:
         out = run_check(fleet.prod.cluster_id, opts(endpoint_url=proxy.url))
-    assert out.snapshot is not None and out.snapshot.errors == (), out.snapshot.errors
+    assert out.snapshot is not None
+    assert out.snapshot.errors == (), out.snapshot.errors
     assert findings(out.result) == findings(clean)
     assert proxy.resets >= 5, proxy.resets
     assert sim.state.snapshot()["faults"] and all(f["remaining"] == 0 for f in sim.state.snapshot()["faults"])
