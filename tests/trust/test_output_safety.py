@@ -171,8 +171,24 @@ def test_hostile_values_stay_inert_and_secrets_stay_out(aws_env: SimulatedAws, p
     assert "\x1b" not in r.stdout  # a table name's ESC cannot drive the terminal (plain text otherwise)
     assert "\x1b" not in r.stderr
 
-    # ---- secrets: nowhere (reports, terminal, --debug log)
-    blob = _outputs(out, texts=[r.stdout, r.stderr])
+    # ---- secrets: nowhere (reports, terminal, --debug log, a snapshot of the same run)
+    snap = tmp_path / "snapshot.json"
+    s = invoke_main(
+        [
+            "snapshot",
+            "prod-app",
+            "-o",
+            str(snap),
+            "--region",
+            REGION,
+            "--pg-dsn",
+            f"prod-app={pg.dsn(user='trust_dsn', password=DSN_PASSWORD)}",
+            "--pg-dsn",
+            f"{sc.green}={pg.dsn(user=PASSWORD_ROLE, password=WRONG_PASSWORD)}",
+        ]
+    )
+    assert "trust_dsn:***@" in snap.read_text()  # the connection is recorded, redacted
+    blob = _outputs(out, snap, texts=[r.stdout, r.stderr, s.stdout, s.stderr])
     for s in SECRETS:
         assert s not in blob, f"secret {s} leaked"
     assert not SIG.search(blob), SIG.search(blob)
