@@ -22,10 +22,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.engine.checks.coverage import is_unreadable
 from auditor.errors import AuditorError, CollectionFailed, NotFoundError, UsageError
-from auditor.fleet_coverage import add_coverage, unreadable_regions
 from auditor.fleet_merge import load_report, merge_reports, merge_snapshots
-from auditor.models.snapshot import CollectionError, Snapshot
+from auditor.models.findings import Status
+from auditor.models.snapshot import CollectionError, Snapshot, Target
 
 if TYPE_CHECKING:
     from auditor.api import RunOptions, RunOutcome
@@ -67,6 +68,21 @@ def parse_shard(shard: str | None) -> tuple[int, int]:
     if not m or not (1 <= int(m.group(1)) <= int(m.group(2))):
         raise UsageError(f"--shard {shard!r}: expected K/N with 1 <= K <= N (e.g. --shard 2/4)")
     return int(m.group(1)), int(m.group(2))
+
+
+def with_coverage_targets(snapshot: Snapshot, covered: list[tuple[str | None, str]]) -> Snapshot:
+    """Name every requested account-region as a `fleet` target: FL01 reports each as read or not."""
+    have = {(t.account, t.region) for t in snapshot.targets if t.kind == "fleet"}
+    extra = [
+        Target(kind="fleet", id=region, region=region, account=account)
+        for account, region in dict.fromkeys(covered)
+        if (account, region) not in have
+    ]
+    return snapshot.model_copy(update={"targets": (*snapshot.targets, *extra)}) if extra else snapshot
+
+
+def unreadable_regions(snapshot: Snapshot) -> set[tuple[str | None, str]]:
+    return {(e.account, e.region or e.resource) for e in snapshot.errors if is_unreadable(e)}
 
 
 def select_shard(units: Iterable[Unit], k: int, n: int) -> list[Unit]:
@@ -141,13 +157,19 @@ def run_fleet(
                 if units
                 else f"shard {k}/{n}: no account-region falls in this shard"
             )
+        snapshot = with_coverage_targets(snapshot, covered)
         hook = getattr(opts, "snapshot_hook", None)
         if hook is not None:
             snapshot = hook(snapshot)
     if progress:
         progress(f"evaluating {sum(1 for c in snapshot.clusters if c.role == 'target')} clusters")
     result = evaluate(snapshot, baseline, waivers=waivers, command="fleet", fail_on=opts.fail_on)
-    result = add_coverage(result, snapshot, covered)
+    # FL01 (engine rule fleet-coverage) yields an error per unreadable account-region: say so up front.
+    notes += [
+        f"not audited: {f.message}"
+        for f in result.findings
+        if f.rule_id == "FL01" and f.status is Status.ERROR
+    ]
     if tag_filter:
         notes.append("clusters with tags " + ", ".join(f"{a}={b}" for a, b in sorted(tag_filter.items())))
     if wanted_engines != DEFAULT_ENGINES:

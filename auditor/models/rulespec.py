@@ -18,6 +18,7 @@ FAMILIES = {
     "RS": "replication slots (in-database)",
     "GD": "Global Database",
     "BG": "blue/green pre-switchover gate",
+    "FL": "fleet coverage",
 }
 
 

@@ -74,7 +74,9 @@ def test_shards_then_merge_cli(aws_env: SimulatedAws, small_fleet: ScaleFleet, t
     )
     assert p.returncode in (0, 1), p.stderr
     merged = json.loads((tmp_path / "merged" / "report.json").read_text())
-    assert {t["id"] for t in merged["targets"]} == {c for ids in small_fleet.clusters.values() for c in ids}
+    clusters = {t["id"] for t in merged["targets"] if t["kind"] == "cluster"}
+    assert clusters == {c for ids in small_fleet.clusters.values() for c in ids}
+    assert {t["region"] for t in merged["targets"] if t["kind"] == "fleet"} == set(small_fleet.clusters)
 
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema": "something/else"}')

@@ -7,6 +7,7 @@ from auditor.engine.checks import (  # noqa: F401
     blue_green,
     blue_green_db,
     cluster,
+    coverage,
     global_db,
     lifecycle,
     monitoring,
