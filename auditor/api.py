@@ -38,6 +38,8 @@ class RunOptions:
     tags: tuple[tuple[str, str], ...] = ()
     engines: tuple[str, ...] = ()
     target_engine_version: str | None = None
+    rate_limit: float | None = None  # fleet: AWS calls per second per account-region (client-side budget)
+    burst: int | None = None
     # Applied to every collected snapshot before evaluation (the demo supplies simulated in-database state).
     snapshot_hook: Callable[[Snapshot], Snapshot] | None = None
 

@@ -26,7 +26,9 @@ GATE_LOOK_BACK_MINUTES = 10
 
 
 def _err(message: str) -> None:
-    click.echo(f"aurora-audit: error: {message}", err=True)
+    """One line on stderr; control characters from user input are shown escaped, never sent raw."""
+    safe = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in message)
+    click.echo(f"aurora-audit: error: {safe}", err=True)
 
 
 def _progress(message: str) -> None:
@@ -412,10 +414,16 @@ def one_line_note(text: str) -> str:
     help="Last run's report.json: mark findings new / open / resolved.",
 )
 @click.option("--shard", default=None, metavar="K/N", help="Take part K of N (split by account-region).")
+@click.option("--rate-limit", type=click.FloatRange(0.1, 100), default=None, metavar="N",
+              help="AWS calls per second per account-region (default 10; RDS allows about 12 Describe/s).")
+@click.option("--burst", type=click.IntRange(1, 300), default=None, metavar="N",
+              help="Calls allowed at once before the rate applies (default 40; AWS's bucket holds ~300).")
 @aws_options
 @audit_options
 @guarded
 def fleet(
+    rate_limit: float | None,
+    burst: int | None,
     tags: tuple[str, ...],
     engines: tuple[str, ...],
     snapshot_out: str | None,
@@ -427,9 +435,11 @@ def fleet(
     **kw: Any,
 ) -> None:
     """Nightly audit of every Aurora cluster in the given regions and accounts."""
+    from dataclasses import replace
+
     from auditor.api import run_fleet
 
-    opts = run_options(**kw)
+    opts = replace(run_options(**kw), rate_limit=rate_limit, burst=burst)
     outcome = run_fleet(opts, tags=tags, engines=engines, previous=previous, shard=shard, progress=_progress)
     _progress_done()
     if snapshot_out and outcome.snapshot is not None:
@@ -611,7 +621,7 @@ def merge(reports: tuple[str, ...], formats: str, out_dir: str, fail_on: str, qu
     """Join report.json files from sharded fleet runs into one report."""
     from auditor.api import merge_reports
 
-    result = merge_reports(list(reports))
+    result = merge_reports(list(reports), fail_on=Severity(fail_on))
     code = decide(result, Severity(fail_on))
     result = mark_incomplete(result, code, f"findings in error at or above --fail-on {fail_on}")
     paths = write_reports(result, out_dir, formats)

@@ -74,3 +74,22 @@ def test_write_atomic_leaves_no_temp_files(tmp_path: Path) -> None:
     write_atomic(target, '{"x": 1}')
     assert target.read_text() == '{"x": 1}'
     assert [p.name for p in target.parent.iterdir()] == ["report.json"]
+
+
+def test_error_line_escapes_control_characters(tmp_path: Path) -> None:
+    p = run("check", "--from-snapshot", str(tmp_path / "a\x1b[31mb.json"))
+    assert p.returncode == 2
+    assert "\x1b" not in p.stderr and "\\x1b" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_fleet_rate_limit_options_reach_the_budget() -> None:
+    from dataclasses import replace
+
+    from auditor.api import RunOptions
+    from auditor.fleet import budget_from
+
+    budget = budget_from(replace(RunOptions(), rate_limit=5.0, burst=12))
+    assert (budget.rate, budget.burst) == (5.0, 12)
+    default = budget_from(RunOptions())
+    assert (default.rate, default.burst) != (5.0, 12)

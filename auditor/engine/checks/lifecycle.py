@@ -100,6 +100,16 @@ def engine_lifecycle(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) ->
                     severity=Severity.MEDIUM,
                 )
             )
+        elif ev is None and (errs := ctx.errors("DescribeDBEngineVersions", region=c.region)):
+            # Fail closed: the release calendar dates the major version, but only the API says whether
+            # this minor version has been deprecated.
+            out.append(
+                errored(
+                    ref,
+                    f"{c.engine_version} is in standard support until {when} (source: {source}), but whether "
+                    f"this minor version is deprecated is unknown: {error_text(errs)}",
+                )
+            )
         else:
             out.append(
                 passed(
