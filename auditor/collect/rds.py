@@ -225,23 +225,23 @@ def describe_instances(col: Collection, region: str, clusters: list[Cluster]) ->
     rds = col.ctx.client("rds", region)
     writers = {m.instance_id: m.is_writer for c in clusters for m in c.members}
     ids = [c.id for c in clusters]
-    for chunk in _chunks(ids):
+    # Up to one filter's worth of clusters: ask for theirs. Beyond it (a fleet run), one unfiltered listing
+    # of the region's instances at 100 a page costs the fewest calls; instances of other clusters are dropped.
+    chunks: list[list[str] | None] = list(_chunks(ids)) if len(ids) <= _FILTER_CHUNK else [None]
+    wanted = set(ids)
+    for chunk in chunks:
+        filters: dict[str, Any] = {"Filters": [{"Name": "db-cluster-id", "Values": chunk}]} if chunk else {}
         got = col.attempt(
-            partial(
-                all_pages,
-                rds,
-                "describe_db_instances",
-                "DBInstances",
-                MaxRecords=RDS_PAGE,
-                Filters=[{"Name": "db-cluster-id", "Values": chunk}],
-            ),
-            resource=",".join(chunk),
-            kind="cluster",
+            partial(all_pages, rds, "describe_db_instances", "DBInstances", MaxRecords=RDS_PAGE, **filters),
+            resource=",".join(chunk) if chunk else region,
+            kind="cluster" if chunk else "region",
             operation="DescribeDBInstances",
             region=region,
-            cluster=chunk[0] if len(chunk) == 1 else None,
+            cluster=chunk[0] if chunk and len(chunk) == 1 else None,
         )
         for raw in got or []:
+            if raw.get("DBClusterIdentifier") not in wanted:
+                continue
             inst = convert_instance(raw, region, col.account, writers.get(raw["DBInstanceIdentifier"]))
             col.replace_instance(inst)
 

@@ -33,8 +33,16 @@ def collect_scaling(col: Collection, region: str) -> None:
         return
     aas = col.ctx.client("application-autoscaling", region)
     targets: list[dict[str, Any]] = []
-    for i in range(0, len(ids), _IDS_PER_CALL):
-        chunk = ids[i : i + _IDS_PER_CALL]
+    # A few clusters: ask for theirs (ResourceIds takes up to 50). More (a fleet run): list the region's
+    # rds targets once — only registered clusters come back, usually one page — and keep ours.
+    chunks: list[list[str] | None] = (
+        [ids[i : i + _IDS_PER_CALL] for i in range(0, len(ids), _IDS_PER_CALL)]
+        if len(ids) <= _IDS_PER_CALL
+        else [None]
+    )
+    wanted = set(ids)
+    for chunk in chunks:
+        by_id = {"ResourceIds": chunk} if chunk else {}
         got = col.attempt(
             partial(
                 all_pages,
@@ -43,14 +51,14 @@ def collect_scaling(col: Collection, region: str) -> None:
                 "ScalableTargets",
                 marker="NextToken",
                 ServiceNamespace="rds",
-                ResourceIds=chunk,
+                **by_id,
             ),
             resource=region,
             kind="region",
             operation="DescribeScalableTargets",
             region=region,
         )
-        targets.extend(got or [])
+        targets.extend(t for t in got or [] if t.get("ResourceId") in wanted)
     if not targets:
         return
     kwargs: dict[str, Any] = {"ServiceNamespace": "rds"}
