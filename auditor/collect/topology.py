@@ -41,6 +41,7 @@ BAD_CREDENTIALS = frozenset(
     }
 )
 MAX_WORKERS = 4  # small: RDS allows ~12 Describe calls/s per account and region
+DB_WORKERS = 8  # concurrent PostgreSQL sessions (one short read-only session per writer)
 
 
 def collect_snapshot(
@@ -195,11 +196,19 @@ def _collect_databases(col: Collection, db: Any) -> list[Any]:
         return []
     from auditor.collect.postgres import collect_database
 
+    clusters = [
+        c for c in sorted(col.clusters.values(), key=lambda c: (c.region, c.id)) if c.role != "global-member"
+    ]
+    if not clusters:
+        return []
+    # Writers are independent servers: read them concurrently, so one unreachable writer (a connect
+    # timeout) does not hold up the rest of a fleet. collect_database never raises; each result is data.
+    with ThreadPoolExecutor(
+        max_workers=min(DB_WORKERS, len(clusters)), thread_name_prefix="aurora-db"
+    ) as pool:
+        results = list(pool.map(lambda c: collect_database(c, db, col.ctx), clusters))
     out = []
-    for c in sorted(col.clusters.values(), key=lambda c: (c.region, c.id)):
-        if c.role == "global-member":
-            continue
-        state, errors = collect_database(c, db, col.ctx)
+    for state, errors in results:
         out.append(state)
         with col.lock:
             col.errors.extend(errors)
