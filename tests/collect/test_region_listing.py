@@ -1,4 +1,5 @@
-"""Whole-region (fleet) collection lists instances and scaling targets once per region, not per 50 clusters."""
+"""Whole-region (fleet) collection lists instances and scaling targets once per region, not per 50
+clusters."""
 
 from __future__ import annotations
 
