@@ -62,7 +62,7 @@ def run_cli(*args: str, env: Mapping[str, str] | None = None, timeout: int = 180
 
 def invoke_main(args: list[str]) -> CliRun:
     """`aurora-audit ARGS` in-process through the console entry point (auditor.cli.main)."""
-    from auditor import cli
+    from auditor import cli, cli_support
 
     out, err = io.StringIO(), io.StringIO()
     saved = sys.argv
@@ -75,7 +75,7 @@ def invoke_main(args: list[str]) -> CliRun:
         code = e.code
     finally:
         sys.argv = saved
-        cli._DEBUG = False
+        cli_support._DEBUG = False
     return CliRun(int(code) if code is not None else 0, out.getvalue(), err.getvalue())
 
 
