@@ -22,7 +22,11 @@ from auditor.report.common import (
 MAX_ROWS = 20
 MAX_CELL = 200
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Inline Markdown that can fire mid-line (emphasis, code, links, tables, strikethrough). Dots, parentheses
+# and hyphens only matter at the start of a line, so only a leading one is escaped: the summary stays
+# readable as plain text too (a pull-request comment is often read raw).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_MD_LEADING = re.compile(r"^(\d*)([#+\-!=.)])")
 _ICON = {VerdictKind.PASS: "✅", VerdictKind.FAIL: "❌", VerdictKind.INCOMPLETE: "⚠️"}
 
 
@@ -32,8 +36,8 @@ def md_escape(text: str, limit: int = MAX_CELL) -> str:
     if len(flat) > limit:
         flat = flat[: limit - 1] + "…"
     flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # '>' became '&gt;' above, so the escape set only meets it in pre-escaped text; harmless.
-    return _MD_SPECIAL.sub(r"\\\1", flat)
+    flat = _MD_SPECIAL.sub(r"\\\1", flat)
+    return _MD_LEADING.sub(r"\1\\\2", flat)  # "1. x" -> "1\. x", "# x" -> "\# x"
 
 
 def _code(text: str) -> str:

@@ -76,5 +76,9 @@ def test_md_escape() -> None:
     assert md_escape("a|b") == "a\\|b"
     assert md_escape("line1\nline2") == "line1 line2"
     assert md_escape("<img src=x onerror=alert(1)>").startswith("&lt;img")
-    assert md_escape("[x](javascript:alert(1))") == "\\[x\\]\\(javascript:alert\\(1\\)\\)"
+    # with the brackets escaped no link can form; the parentheses stay readable
+    assert md_escape("[x](javascript:alert(1))") == "\\[x\\](javascript:alert(1))"
+    assert md_escape("1. not a list") == "1\\. not a list"
+    assert md_escape("# not a heading") == "\\# not a heading"
+    assert md_escape("rds.force_ssl is 0 (blue 1)") == "rds.force\\_ssl is 0 (blue 1)"
     assert len(md_escape("x" * 500)) == 200
