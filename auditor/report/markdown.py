@@ -26,7 +26,7 @@ MAX_CELL = 200
 # and hyphens only matter at the start of a line, so only a leading one is escaped: the summary stays
 # readable as plain text too (a pull-request comment is often read raw).
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-_MD_LEADING = re.compile(r"^(\d*)([#+\-!=.)])")
+_MD_LEADING = re.compile(r"^(\d*)([#+\-=.)]+)(?=\s|$)")
 _ICON = {VerdictKind.PASS: "✅", VerdictKind.FAIL: "❌", VerdictKind.INCOMPLETE: "⚠️"}
 
 
