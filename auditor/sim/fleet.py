@@ -279,11 +279,12 @@ def _build_reporting(sim: SimulatedAws, region: str) -> BuiltCluster:
     ids = create_instances(
         sim, region, "reporting", layout, performance_insights=False, monitoring_interval=0
     )
+    # AuroraReplicaLag is published per reader (DBInstanceIdentifier), as AWS does
     put_metric_series(
         sim,
         region,
         "AuroraReplicaLag",
-        {"DBClusterIdentifier": "reporting"},
+        {"DBInstanceIdentifier": ids[1]},
         [600.0 + (n * 53) % 250 for n in range(30)],
     )
     return BuiltCluster(region, "reporting", str(cluster["DBClusterArn"]), tuple(ids), cpg, None, None)
@@ -308,6 +309,9 @@ def _build_legacy_billing(sim: SimulatedAws, region: str) -> BuiltCluster:
         sim, region, "legacy-billing", layout, performance_insights=False, ca_certificate="rds-ca-2019"
     )
     sim.set_instance(region, ids[1], parameter_apply_status="pending-reboot")
+    put_metric_series(
+        sim, region, "AuroraReplicaLag", {"DBInstanceIdentifier": ids[1]}, [40.0 + n % 7 for n in range(30)]
+    )
     sim.set_member_parameter_status(region, "legacy-billing", "pending-reboot", instance_id=ids[1])
     now = datetime.now(UTC).replace(microsecond=0)
     sim.set_pending_maintenance(
