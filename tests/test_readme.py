@@ -29,3 +29,13 @@ def test_quick_start_has_exactly_two_commands() -> None:
     assert len(commands) == 2
     assert "aurora-audit demo" in commands[0]
     assert commands[1].startswith("bash scripts/test")
+
+
+def test_demo_runtime_dependencies_are_declared() -> None:
+    """`pip install . && aurora-audit demo` must work without the dev extra: the demo starts a moto *server*
+    (Flask), so the runtime dependency is moto[server], not moto alone."""
+    import tomllib
+
+    project = tomllib.loads((README.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = [d.replace(" ", "") for d in project["dependencies"]]
+    assert any(d.startswith("moto[") and "server" in d.split("]")[0] for d in runtime), runtime
