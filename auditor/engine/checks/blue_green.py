@@ -183,7 +183,7 @@ def _three_columns(
         errs = ctx.errors(op, region=green.region, resource=green_name)
         why = error_text(errs) if errs else "it is not in the snapshot"
         return errored(ref, f"green {what} parameter group {green_name} could not be read: {why}")
-    cmp = compare_group(g, matchers)
+    cmp = compare_group(g, matchers, ctx)
     if cmp.unknown:
         return errored(ref, f"{green_name} was read only partly; cannot judge {', '.join(cmp.unknown)}")
     # Three columns for the reviewer: baseline (expected), green (actual), blue (compare).
@@ -193,7 +193,7 @@ def _three_columns(
         return failed(
             ref,
             f"green's {what} parameter group {green_name}: {drift_sentence(drift)} ({blue_part}) — "
-            "switching over would put this into production",
+            "switching over would put this into production" + "".join(f" ({n})" for n in cmp.notes),
             drift,
         )
     return passed(ref, f"green's {green_name} matches the baseline on {len(matchers)} parameter(s)")

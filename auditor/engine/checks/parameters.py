@@ -7,10 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from auditor.engine import values
+from auditor.engine import formulas, values
 from auditor.engine.checks._util import errored, failed, needs_instances, passed, skipped
 from auditor.engine.context import Context, cluster_ref, error_text, group_ref, instance_ref
 from auditor.engine.drift import diff
+from auditor.engine.instance_classes import Sizing, sizing
 from auditor.engine.registry import NoParams, Outcome, register
 from auditor.models.baseline import Baseline, Matcher
 from auditor.models.findings import DriftItem
@@ -23,6 +24,8 @@ IN_SYNC = "in-sync"
 class GroupComparison:
     drift: list[DriftItem] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # names absent from an incomplete group
+    shown: dict[str, Any] = field(default_factory=dict)  # actual side per name, as shown in drift
+    notes: list[str] = field(default_factory=list)  # e.g. a formula that could not be evaluated
 
 
 def actual_value(g: ParameterGroup, name: str) -> tuple[Any, str | None]:
@@ -33,21 +36,92 @@ def actual_value(g: ParameterGroup, name: str) -> tuple[Any, str | None]:
     return v, p.data_type
 
 
-def compare_group(g: ParameterGroup, matchers: dict[str, Matcher]) -> GroupComparison:
-    """Baseline matchers vs a group's values, typed as the engine types them; drift via deepdiff."""
+def group_sizings(ctx: Context, g: ParameterGroup) -> list[Sizing]:
+    """The distinct instance classes a group applies to: a cluster group → every instance of the
+    clusters using it; a DB group → the instances naming it."""
+    by_key = {(c.account, c.region, c.id): c for c in ctx.snapshot.clusters}
+    if g.kind == "cluster":
+        insts = [
+            i
+            for c in ctx.snapshot.clusters
+            if c.parameter_group == g.name and c.region == g.region and c.account == g.account
+            for i in ctx.instances_of(c)
+        ]
+    else:
+        insts = [
+            i
+            for i in ctx.snapshot.instances
+            if i.region == g.region
+            and i.account == g.account
+            and any(r.name == g.name for r in i.parameter_groups)
+        ]
+    out: dict[Sizing, None] = {}
+    for i in insts:
+        c = by_key.get((i.account, i.region, i.cluster_id or ""))
+        acu = c.serverless_v2.max_capacity if c is not None and c.serverless_v2 is not None else None
+        out[sizing(i.instance_class, acu)] = None
+    return sorted(out, key=lambda s: s.instance_class)
+
+
+def _numeric(m: Matcher) -> bool:
+    return m.min is not None or m.max is not None or (m.is_exact and values.as_number(m.eq) is not None)
+
+
+def _formula_verdict(
+    name: str, text: str, m: Matcher, dt: str | None, sizings: list[Sizing]
+) -> tuple[bool, Any, str | None]:
+    """(matches, shown actual, note) for a formula value judged on every instance class it applies to.
+
+    Worst case decides: the smallest value for `min`, the largest for `max`, all for an exact number.
+    Any class that cannot be evaluated keeps today's verdict (not a match, the formula shown as text)."""
+    if not sizings:
+        return False, text, f"{name} is a formula and no instance using the group was collected"
+    evaluated: list[tuple[int, Sizing]] = []
+    for s in sizings:
+        v = formulas.evaluate(text, s.memory_bytes, s.vcpu)
+        if v is None:
+            return False, text, f"{name}: the formula {text} could not be evaluated for class {s.label}"
+        evaluated.append((v, s))
+    bad = [(v, s) for v, s in evaluated if not values.matches(m, v, dt)]
+    pool = bad or evaluated
+    if m.min is not None:
+        v, s = min(pool, key=lambda e: e[0])
+    elif m.max is not None:
+        v, s = max(pool, key=lambda e: e[0])
+    else:
+        v, s = pool[0]
+    return not bad, f"{text} ≈ {v} on {s.label}", None
+
+
+def compare_group(
+    g: ParameterGroup, matchers: dict[str, Matcher], ctx: Context | None = None
+) -> GroupComparison:
+    """Baseline matchers vs a group's values, typed as the engine types them; drift via deepdiff.
+
+    With `ctx`, a formula value (RDS engine defaults such as `LEAST({DBInstanceClassMemory/9531392},5000)`)
+    under a numeric matcher is evaluated for the instance classes the group applies to (≈: total class
+    memory stands in for DBInstanceClassMemory, see instance_classes.py)."""
     res = GroupComparison()
     expected: dict[str, Any] = {}
     actual: dict[str, Any] = {}
     ranged: list[str] = []
+    sizings: list[Sizing] | None = None
     for name, m in sorted(matchers.items()):
         if name not in g.parameters and not g.complete:
             res.unknown.append(name)
             continue
         v, dt = actual_value(g, name)
         shown = None if v is None else values.display(values.normalize(v, dt))
-        ok = values.matches(m, v, dt)
+        if ctx is not None and formulas.is_formula(v) and _numeric(m):
+            sizings = group_sizings(ctx, g) if sizings is None else sizings
+            ok, shown, note = _formula_verdict(name, str(v), m, dt, sizings)
+            if note:
+                res.notes.append(note)
+        else:
+            ok = values.matches(m, v, dt)
         expected[name] = shown if ok else values.describe(m, dt)
         actual[name] = shown
+        res.shown[name] = shown
         if not m.is_exact:
             ranged.append(name)
     res.drift = diff(expected, actual, out_of_range=ranged)
@@ -75,7 +149,7 @@ def _group_outcome(
         errs = ctx.errors(op, region=c.region, resource=name) or ctx.errors(op, region=c.region, cluster=c.id)
         why = error_text(errs) if errs else "it is not in the snapshot"
         return errored(ref, f"{what} parameter group {name} could not be read: {why}")
-    cmp = compare_group(g, matchers)
+    cmp = compare_group(g, matchers, ctx)
     if cmp.unknown:
         return errored(
             ref,
@@ -83,13 +157,11 @@ def _group_outcome(
             f"{', '.join(cmp.unknown)} — re-run the audit",
         )
     if cmp.drift:
-        return failed(ref, drift_sentence(cmp.drift), cmp.drift)
+        notes = "".join(f" ({n})" for n in cmp.notes)
+        return failed(ref, drift_sentence(cmp.drift) + notes, cmp.drift)
     if len(matchers) == 1:
         (pname,) = matchers
-        v, dt = actual_value(g, pname)
-        return passed(
-            ref, f"{pname} is {values.display(values.normalize(v, dt))} in {name}, as the baseline says"
-        )
+        return passed(ref, f"{pname} is {cmp.shown.get(pname)} in {name}, as the baseline says")
     return passed(ref, f"{name} matches the baseline on {len(matchers)} parameters")
 
 
