@@ -80,7 +80,8 @@ def _formula_verdict(
     for s in sizings:
         v = formulas.evaluate(text, s.memory_bytes, s.vcpu)
         if v is None:
-            return False, text, f"{name}: the formula {text} could not be evaluated for class {s.label}"
+            why = "" if s.memory_bytes is None and s.vcpu is None else " (unsupported function or variable)"
+            return False, text, f"{name}: the formula {text} could not be evaluated for class {s.label}{why}"
         evaluated.append((v, s))
     bad = [(v, s) for v, s in evaluated if not values.matches(m, v, dt)]
     pool = bad or evaluated
