@@ -376,6 +376,16 @@ def merge(reports: tuple[str, ...], formats: str, out_dir: str, fail_on: str, qu
     sys.exit(code)
 
 
+@cli.command()
+@debug_option
+@guarded
+def policy() -> None:
+    """Print the least-privilege IAM policy aurora-audit needs (only reads; generated from its allow-list)."""
+    from auditor.collect.iam import policy_json
+
+    click.echo(policy_json(), nl=False)
+
+
 def main() -> None:
     """Console entry point: click usage errors become one line on stderr and exit 2."""
     try:

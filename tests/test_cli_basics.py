@@ -10,7 +10,7 @@ import pytest
 
 from auditor import __version__
 
-COMMANDS = ["check", "gate", "fleet", "snapshot", "diff", "baseline", "rules", "demo", "merge"]
+COMMANDS = ["check", "gate", "fleet", "snapshot", "diff", "baseline", "rules", "demo", "merge", "policy"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -93,3 +93,14 @@ def test_fleet_rate_limit_options_reach_the_budget() -> None:
     assert (budget.rate, budget.burst) == (5.0, 12)
     default = budget_from(RunOptions())
     assert (default.rate, default.burst) != (5.0, 12)
+
+
+def test_policy_command_prints_the_shipped_policy() -> None:
+    import json
+
+    from auditor.resources import _PKG
+
+    p = run("policy")
+    assert p.returncode == 0
+    shipped = json.loads((_PKG / "policy" / "aurora-audit-readonly.json").read_text())
+    assert json.loads(p.stdout) == shipped
