@@ -46,22 +46,27 @@ def failure_text(finding: Finding) -> str:
     return "\n".join(lines)
 
 
+def case_name(finding: Finding) -> str:
+    return f"{finding.rule_id} {finding.resource.id}: {finding.title}"
+
+
+def case_facts(finding: Finding) -> str:
+    parts = [
+        f"rule_id={finding.rule_id}",
+        f"severity={finding.severity.value}",
+        f"status={finding.status.value}",
+        f"resource_kind={finding.resource.kind}",
+    ]
+    if finding.resource.arn:
+        parts.append(f"resource_arn={finding.resource.arn}")
+    return "; ".join(parts)
+
+
 def _testcase(parent: ET.Element, finding: Finding) -> None:
     case = ET.SubElement(parent, "testcase")
     _set(case, "classname", finding.family)
-    _set(case, "name", f"{finding.rule_id} {finding.resource.id}: {finding.title}")
+    _set(case, "name", case_name(finding))
     _set(case, "time", "0")
-    props = ET.SubElement(case, "properties")
-    for name, value in (
-        ("rule_id", finding.rule_id),
-        ("severity", finding.severity.value),
-        ("status", finding.status.value),
-        ("resource_kind", finding.resource.kind),
-        ("resource_arn", finding.resource.arn or ""),
-    ):
-        prop = ET.SubElement(props, "property")
-        _set(prop, "name", name)
-        _set(prop, "value", value)
     match finding.status:
         case Status.FAIL:
             node = ET.SubElement(case, "failure")
@@ -121,7 +126,14 @@ def render_junit(result: AuditResult) -> str:
             prop = ET.SubElement(props, "property")
             _set(prop, "name", name)
             _set(prop, "value", text)
-        for finding in sort_findings(findings):
+        # Per-case facts (rule id, severity, status, resource kind and ARN) live here, keyed by the test
+        # case's name: Jenkins' junit-10.xsd allows <properties> on a suite, not on a <testcase>.
+        ordered = sort_findings(findings)
+        for finding in ordered:
+            prop = ET.SubElement(props, "property")
+            _set(prop, "name", case_name(finding))
+            _set(prop, "value", case_facts(finding))
+        for finding in ordered:
             _testcase(suite, finding)
         related = [e for e in result.errors if e.resource == cluster or e.resource.startswith(cluster + "/")]
         matched.update(id(e) for e in related)
@@ -144,7 +156,8 @@ def render_junit(result: AuditResult) -> str:
         err = ET.SubElement(suite, "system-err")
         err.text = _text("\n".join(f"{e.operation} {e.resource}: {e.message}" for e in unmatched))
     for key, value in totals.items():
-        _set(root, key, value)
+        if key != "skipped":  # junit-10.xsd: <testsuites> carries tests/failures/errors, not skipped
+            _set(root, key, value)
     _set(root, "time", "0")
     ET.indent(root, space="  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

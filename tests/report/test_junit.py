@@ -1,7 +1,8 @@
 """junit.xml read back with junitparser and checked element by element against the JUnit format rules that
 Jenkins (JUnit plugin, junit-10.xsd) and GitLab (unit test reports) document:
 
-  R1  the root element is <testsuites>; its tests/failures/errors/skipped are the sums of its suites'.
+  R1  the root element is <testsuites>; its tests/failures/errors are the sums of its suites' (junit-10.xsd
+      gives the root no `skipped` attribute).
   R2  every <testsuite> has name, tests, failures, errors, skipped and time; the counts equal its testcases'.
   R3  every <testcase> has classname, name and time (a number of seconds).
   R4  a testcase holds at most one of <failure>, <error>, <skipped>; none means it passed.
@@ -52,7 +53,10 @@ def test_root_and_suite_counts(result: AuditResult) -> None:
         for key in sums:
             sums[key] += int(suite_el.get(key, "0"))
     for key, value in sums.items():  # R1
-        assert int(root.get(key, "-1")) == value
+        if key == "skipped":
+            assert root.get("skipped") is None  # not an attribute of <testsuites> in junit-10.xsd
+        else:
+            assert int(root.get(key, "-1")) == value
 
 
 def test_counts_equal_the_json_summary(result: AuditResult) -> None:
@@ -61,7 +65,8 @@ def test_counts_equal_the_json_summary(result: AuditResult) -> None:
     assert int(root.get("tests", "-1")) == sum(summary.values())
     assert int(root.get("failures", "-1")) == summary["fail"]
     assert int(root.get("errors", "-1")) == summary["error"]
-    assert int(root.get("skipped", "-1")) == summary["skipped"] + summary["waived"]
+    skipped = sum(int(suite.get("skipped", "0")) for suite in root.findall("testsuite"))
+    assert skipped == summary["skipped"] + summary["waived"]
     xml = _xml(result)
     xml.update_statistics()  # junitparser recounts from the cases; must agree with what we wrote
     assert xml.tests == sum(summary.values())
@@ -81,6 +86,8 @@ def test_testcases_follow_the_rules(result: AuditResult) -> None:
     by_name = {f"{f.rule_id} {f.resource.id}: {xml_safe(f.title)}": f for f in result.findings}
     seen = 0
     for suite in _xml(result):
+        # per-case facts sit in the suite's <properties>, keyed by the case's name
+        facts = {p.get("name"): p.get("value") or "" for p in suite._elem.iter("property")}
         for case in suite:
             seen += 1
             assert case.classname and case.name  # R3
@@ -106,10 +113,11 @@ def test_testcases_follow_the_rules(result: AuditResult) -> None:
                     assert results[0].message
                     if finding.status is Status.WAIVED:
                         assert finding.waiver and finding.waiver in results[0].message
-            props = {p.get("name"): p.get("value") for p in case._elem.iter("property")}
+            assert list(case._elem.iter("properties")) == []  # not allowed inside a testcase
+            props = dict(kv.split("=", 1) for kv in facts[case.name].split("; "))
             assert props["rule_id"] == finding.rule_id
             assert props["severity"] == finding.severity.value
-            assert props["resource_arn"] == (finding.resource.arn or "")
+            assert props.get("resource_arn", "") == xml_safe(finding.resource.arn or "")
     assert seen == len(result.findings)
 
 
@@ -159,3 +167,95 @@ def test_every_illegal_xml_character_is_dropped(result: AuditResult, bad: str) -
 
 def test_junitparser_version_is_modern() -> None:
     assert int(junitparser.version.split(".")[0]) >= 3
+
+
+# The structure Jenkins' xUnit plugin validates against (junit-10.xsd), restated as the rules this report must
+# meet: which elements may appear where and which attributes each may carry. Unknown attributes are errors.
+JUNIT_10_RULES_XSD = """<?xml version="1.0" encoding="UTF-8"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:complexType name="result" mixed="true">
+    <xs:attribute name="type" type="xs:string"/>
+    <xs:attribute name="message" type="xs:string"/>
+  </xs:complexType>
+  <xs:element name="property">
+    <xs:complexType>
+      <xs:attribute name="name" type="xs:string" use="required"/>
+      <xs:attribute name="value" type="xs:string" use="required"/>
+    </xs:complexType>
+  </xs:element>
+  <xs:element name="properties">
+    <xs:complexType><xs:sequence>
+      <xs:element ref="property" minOccurs="0" maxOccurs="unbounded"/>
+    </xs:sequence></xs:complexType>
+  </xs:element>
+  <xs:element name="testcase">
+    <xs:complexType>
+      <xs:choice minOccurs="0" maxOccurs="unbounded">
+        <xs:element name="skipped" type="result"/>
+        <xs:element name="error" type="result"/>
+        <xs:element name="failure" type="result"/>
+        <xs:element name="system-out" type="xs:string"/>
+        <xs:element name="system-err" type="xs:string"/>
+      </xs:choice>
+      <xs:attribute name="name" type="xs:string" use="required"/>
+      <xs:attribute name="time" type="xs:string"/>
+      <xs:attribute name="classname" type="xs:string"/>
+      <xs:attribute name="group" type="xs:string"/>
+    </xs:complexType>
+  </xs:element>
+  <xs:element name="testsuite">
+    <xs:complexType>
+      <xs:choice minOccurs="0" maxOccurs="unbounded">
+        <xs:element ref="properties"/>
+        <xs:element ref="testcase"/>
+        <xs:element name="system-out" type="xs:string"/>
+        <xs:element name="system-err" type="xs:string"/>
+      </xs:choice>
+      <xs:attribute name="name" type="xs:string" use="required"/>
+      <xs:attribute name="tests" type="xs:string" use="required"/>
+      <xs:attribute name="failures" type="xs:string" use="required"/>
+      <xs:attribute name="errors" type="xs:string" use="required"/>
+      <xs:attribute name="skipped" type="xs:string"/>
+      <xs:attribute name="time" type="xs:decimal"/>
+      <xs:attribute name="timestamp" type="xs:string"/>
+      <xs:attribute name="hostname" type="xs:string"/>
+      <xs:attribute name="id" type="xs:string"/>
+      <xs:attribute name="package" type="xs:string"/>
+      <xs:attribute name="group" type="xs:string"/>
+      <xs:attribute name="file" type="xs:string"/>
+      <xs:attribute name="log" type="xs:string"/>
+      <xs:attribute name="url" type="xs:string"/>
+    </xs:complexType>
+  </xs:element>
+  <xs:element name="testsuites">
+    <xs:complexType>
+      <xs:sequence><xs:element ref="testsuite" minOccurs="0" maxOccurs="unbounded"/></xs:sequence>
+      <xs:attribute name="name" type="xs:string"/>
+      <xs:attribute name="time" type="xs:decimal"/>
+      <xs:attribute name="tests" type="xs:string"/>
+      <xs:attribute name="failures" type="xs:string"/>
+      <xs:attribute name="errors" type="xs:string"/>
+    </xs:complexType>
+  </xs:element>
+</xs:schema>
+"""
+
+
+def test_valid_against_the_jenkins_junit_schema(result: AuditResult) -> None:
+    import xmlschema
+
+    schema = xmlschema.XMLSchema(JUNIT_10_RULES_XSD)
+    errors = list(schema.iter_errors(render(Format.JUNIT, result)))
+    assert errors == [], errors[:3]
+
+
+def test_schema_rules_reject_what_jenkins_rejects() -> None:
+    import xmlschema
+
+    schema = xmlschema.XMLSchema(JUNIT_10_RULES_XSD)
+    bad_case = (
+        '<testsuites><testsuite name="a" tests="1" failures="0" errors="0">'
+        '<testcase name="x"><properties/></testcase></testsuite></testsuites>'
+    )
+    bad_root = '<testsuites skipped="1"/>'
+    assert not schema.is_valid(bad_case) and not schema.is_valid(bad_root)
