@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from auditor.engine.checks._util import errored, failed, flag, minimum, passed, skipped
+from auditor.engine.checks._util import errored, failed, flag, minimum, needs_instances, passed, skipped
 from auditor.engine.context import Context, cluster_ref, error_text
 from auditor.engine.drift import diff
 from auditor.engine.registry import NoParams, Outcome, register
@@ -207,6 +207,7 @@ class CustomGroupsParams(BaseModel):
 
 
 @register("custom-parameter-groups", CustomGroupsParams)
+@needs_instances
 def custom_groups(snap: Snapshot, bl: Baseline, p: CustomGroupsParams, ctx: Context) -> list[Outcome]:
     out = []
     for c in ctx.targets:

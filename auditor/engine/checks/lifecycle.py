@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from auditor.engine import lifecycle
-from auditor.engine.checks._util import errored, failed, passed, skipped
+from auditor.engine.checks._util import errored, failed, needs_instances, passed, skipped
 from auditor.engine.context import Context, cluster_ref, error_text
 from auditor.engine.drift import diff
 from auditor.engine.registry import NoParams, Outcome, register
@@ -121,6 +121,7 @@ def engine_lifecycle(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) ->
 
 
 @register("maintenance-and-certificates")
+@needs_instances
 def maintenance(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
     m_days = bl.cluster.maintenance_forced_apply_warn_days
     c_days = bl.cluster.certificate_expiry_warn_days

@@ -180,6 +180,7 @@ def cluster_parameters(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) 
 
 
 @register("db-parameters-baseline")
+@needs_instances
 def db_parameters(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
     out = []
     for c in ctx.targets:
@@ -241,6 +242,7 @@ def apply_status(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> lis
 
 
 @register("member-parameter-consistency")
+@needs_instances
 def member_consistency(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
     out = []
     for c in ctx.targets:
