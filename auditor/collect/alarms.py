@@ -180,10 +180,27 @@ def collect_metrics(col: Collection, region: str) -> None:
         if results is None:
             continue
         values: dict[str, list[float]] = {}
+        failed: dict[str, str] = {}
         for res in results:  # a query's values may span several pages
             values.setdefault(res["Id"], []).extend(float(v) for v in res.get("Values") or ())
+            # StatusCode InternalError/Forbidden: this query was not answered — "no datapoints" would be a
+            # lie that lets a lag check pass on the readers that were answered (GetMetricData API reference).
+            if res.get("StatusCode") in ("InternalError", "Forbidden"):
+                failed[res["Id"]] = str(res["StatusCode"])
         out = []
         for n, (metric, variants, cid) in chunk:
+            bad = [failed[f"m{n}v{k}"] for k in range(len(variants)) if f"m{n}v{k}" in failed]
+            if bad and not any(values.get(f"m{n}v{k}") for k in range(len(variants))):
+                col.add_error(
+                    resource=f"{metric} {','.join(f'{k}={v}' for k, v in variants[0].items())}",
+                    resource_kind="metric",
+                    operation="GetMetricData",
+                    region=region,
+                    cluster=cid,
+                    code=bad[0],
+                    message=f"CloudWatch answered {bad[0]} for {metric}: its maximum is unknown",
+                )
+                continue
             with_data = [k for k in range(len(variants)) if values.get(f"m{n}v{k}")]
             dims = variants[with_data[0]] if with_data else variants[0]
             vals = [v for k in range(len(variants)) for v in values.get(f"m{n}v{k}", [])]
