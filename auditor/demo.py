@@ -203,41 +203,35 @@ def run_demo(
             )
         )
 
+        # No try/except here: a scenario that cannot run is a bug, and the demo must say so (exit 2)
+        # rather than print a path to a report it never wrote.
         progress(f"gate --blue-green {fleet.blue_green_id}")
-        try:
-            g = api.run_gate(fleet.blue_green_id, None, base)
-            code = decide(g.result, base.fail_on, gate=True)
-            scenarios.append(
-                _finish(
-                    f"gate --blue-green {fleet.blue_green_id}",
-                    "gate",
-                    g.result,
-                    code,
-                    root / "gate",
-                    formats,
-                    write_reports,
-                )
+        g = api.run_gate(fleet.blue_green_id, None, base)
+        scenarios.append(
+            _finish(
+                f"gate --blue-green {fleet.blue_green_id}",
+                "gate",
+                g.result,
+                decide(g.result, base.fail_on, gate=True),
+                root / "gate",
+                formats,
+                write_reports,
             )
-        except Exception as e:  # noqa: BLE001 - the demo reports what it could not run and carries on
-            echo(f"gate: not run ({e})")
+        )
 
         progress("fleet --region us-east-1 --region eu-west-1")
-        try:
-            fopts = replace(base, regions=(fleet.primary_region, fleet.secondary_region))
-            f = api.run_fleet(fopts)
-            scenarios.append(
-                _finish(
-                    "fleet --region us-east-1 --region eu-west-1",
-                    "fleet",
-                    f.result,
-                    decide(f.result, base.fail_on),
-                    root / "fleet",
-                    formats,
-                    write_reports,
-                )
+        f = api.run_fleet(replace(base, regions=(fleet.primary_region, fleet.secondary_region)))
+        scenarios.append(
+            _finish(
+                "fleet --region us-east-1 --region eu-west-1",
+                "fleet",
+                f.result,
+                decide(f.result, base.fail_on),
+                root / "fleet",
+                formats,
+                write_reports,
             )
-        except Exception as e:  # noqa: BLE001
-            echo(f"fleet: not run ({e})")
+        )
     progress_done()
     elapsed = time.perf_counter() - started
 
