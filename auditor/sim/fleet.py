@@ -226,7 +226,7 @@ def build_demo_fleet(
     reporting = _build_reporting(sim, primary)
     legacy = _build_legacy_billing(sim, primary)
     planted = {
-        "prod-app": "static master password (blue/green source; CL05)",
+        "prod-app": "static master password (blue/green source: CL05 skipped during the deployment)",
         green_id: "green cluster parameter group rds.logical_replication=1 (BG02)",
         "reporting": "burstable tier-0 reader in the writer's AZ, deletion protection off, 1-day backups, "
         "no PI, no alarms/proxy/scaling, replica lag ~850 ms",

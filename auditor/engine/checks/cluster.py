@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from auditor.engine.checks._util import errored, failed, flag, minimum, needs_instances, passed, skipped
+from auditor.engine.checks._util import (
+    errored,
+    failed,
+    flag,
+    minimum,
+    needs_instances,
+    passed,
+    skipped,
+    skipped_because,
+)
+from auditor.engine.checks.blue_green import FINISHED
 from auditor.engine.context import Context, cluster_ref, error_text
 from auditor.engine.drift import diff
 from auditor.engine.registry import NoParams, Outcome, register
 from auditor.models.baseline import Baseline
-from auditor.models.snapshot import Snapshot
+from auditor.models.snapshot import BlueGreenDeployment, Cluster, Snapshot
 
 
 @register("cluster-deletion-protection")
@@ -136,11 +146,39 @@ def iam_auth(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Ou
     ]
 
 
+def _in_blue_green(snap: Snapshot, c: Cluster) -> tuple[BlueGreenDeployment, str] | None:
+    """(deployment, "blue source" | "green target") for a deployment still replicating `c`."""
+    for d in snap.blue_green_deployments:
+        if (d.status or "").upper() in FINISHED or d.region != c.region:
+            continue
+        if (c.arn and d.source_arn == c.arn) or d.source_cluster_id == c.id:
+            return d, "blue source"
+        if (c.arn and d.target_arn == c.arn) or d.target_cluster_id == c.id:
+            return d, "green target"
+    return None
+
+
 @register("cluster-managed-master-password")
 def managed_password(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
     out = []
     for c in ctx.targets:
         managed = c.master_user_secret is not None and bool(c.master_user_secret.secret_arn)
+        bg = _in_blue_green(snap, c) if bl.cluster.managed_master_password and not managed else None
+        if bg is not None:
+            # Aurora User Guide, "Password management with Amazon Aurora and AWS Secrets Manager" →
+            # limitations: managed master user passwords are not supported with Blue/Green Deployments
+            # (also under "Limitations and considerations for Amazon Aurora blue/green deployments").
+            d, role = bg
+            out.append(
+                skipped_because(
+                    cluster_ref(c),
+                    f"not judged while {c.id} is the {role} of blue/green deployment {d.id} "
+                    f"(status {d.status or 'unknown'}): Aurora does not support Secrets-Manager-managed "
+                    "master passwords on clusters in a blue/green deployment — enable "
+                    "ManageMasterUserPassword after switchover, once the deployment is deleted",
+                )
+            )
+            continue
         out.append(
             flag(
                 cluster_ref(c),
