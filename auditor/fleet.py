@@ -318,7 +318,13 @@ def collect_unit(
             if not ids:
                 return _empty(region, ctx, unit), None, None
         snap = collect_snapshot(
-            ctx, region, ids, look_back_minutes=look_back_minutes, db=db, max_workers=inner_workers
+            ctx,
+            region,
+            ids,
+            look_back_minutes=look_back_minutes,
+            db=db,
+            max_workers=inner_workers,
+            strict=False,
         )
         return snap, None, None
     except NotFoundError as exc:  # a cluster deleted between discovery and collection

@@ -53,6 +53,7 @@ def collect_snapshot(
     db: DbOptions | None = None,
     blue_green: str | None = None,
     max_workers: int = MAX_WORKERS,
+    strict: bool = True,
 ) -> Snapshot:
     """Collect the named clusters (None: every Aurora PostgreSQL cluster in `region`).
 
@@ -75,7 +76,9 @@ def collect_snapshot(
     col = Collection(ctx, account, look_back_minutes, now)
     col.errors.extend(early_errors)
 
-    targets = rds.describe_clusters(col, region, cluster_ids, "target", strict=True)
+    # strict: a named cluster that does not exist is bad input (exit 2). A fleet run names clusters it has
+    # just listed; one deleted in between is recorded as an error, and the rest of the region is audited.
+    targets = rds.describe_clusters(col, region, cluster_ids, "target", strict=strict)
     if not targets and col.errors:
         codes = {e.code for e in col.errors}
         if codes == {"EndpointUnreachable"}:

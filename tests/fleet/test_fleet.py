@@ -154,3 +154,23 @@ def test_shard_selection_is_a_partition() -> None:
             parse_shard(bad)
     assert parse_tags(["a=b", "c==d", ("e", "f")]) == {"a": "b", "c": "=d", "e": "f"}
     assert math.isfinite(len(units))
+
+
+def test_cluster_deleted_between_discovery_and_collection_keeps_the_region(
+    aws_env: SimulatedAws, small_fleet: ScaleFleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import auditor.fleet as fleet_mod
+
+    real = fleet_mod.discover
+
+    def discover_then_gone(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        return [*real(*args, **kwargs), "deleted-meanwhile"]
+
+    monkeypatch.setattr(fleet_mod, "discover", discover_then_gone)
+    # a second engine makes the fleet list clusters first (discovery), then collect the ones it listed
+    r = run_fleet(_opts(), engines=("aurora-postgresql", "aurora-mysql")).result
+    clusters = {(t.region, t.id) for t in r.targets if t.kind == "cluster"}
+    assert clusters == {(reg, c) for reg, ids in small_fleet.clusters.items() for c in ids}
+    fl01 = {f.resource.region: f.status for f in r.findings if f.rule_id == "FL01"}
+    assert set(fl01.values()) == {Status.PASS}
+    assert any(e.resource == "deleted-meanwhile" for e in r.errors)
