@@ -21,7 +21,7 @@ from auditor.engine.context import Context, cluster_ref, error_text, instance_re
 from auditor.engine.drift import diff
 from auditor.engine.registry import NoParams, Outcome, register
 from auditor.models.baseline import Baseline
-from auditor.models.snapshot import Instance, Snapshot
+from auditor.models.snapshot import Cluster, Instance, Snapshot
 
 _SIZES = {"nano": 0, "micro": 1, "small": 2, "medium": 3, "large": 4, "xlarge": 8}
 
@@ -236,6 +236,30 @@ def no_burstable(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> lis
     return out
 
 
+def _pi_key_manager(ctx: Context, c: Cluster, kms: str | None) -> tuple[str | None, str]:
+    """KMS KeyManager ("CUSTOMER" | "AWS") of an instance's Performance Insights key, or (None, why).
+
+    DescribeDBInstances returns PerformanceInsightsKMSKeyId as a key ARN even for the AWS-managed aws/rds
+    key, so the ARN alone says nothing; the collector has DescribeKey's KeyManager for the cluster's
+    storage key only. A PI key other than that one has an unknown manager: error, never a guess."""
+    if not kms:
+        return None, "DescribeDBInstances did not return PerformanceInsightsKMSKeyId"
+    if kms.endswith("alias/aws/rds"):  # the AWS-managed key's alias, where an alias is returned
+        return "AWS", ""
+    if kms == c.kms_key_id:
+        if c.kms_key_manager is not None:
+            return c.kms_key_manager, ""
+        errs = ctx.errors("DescribeKey", region=c.region, cluster=c.id)
+        return None, (
+            f"it is the cluster's storage key {kms}, whose manager was not collected"
+            + (f" ({error_text(errs)})" if errs else " (KMS DescribeKey KeyManager)")
+        )
+    return None, (
+        f"{kms} is not the cluster's storage key, and its manager (KMS DescribeKey KeyManager) is "
+        "not collected — check it with `aws kms describe-key`"
+    )
+
+
 @register("performance-insights")
 @needs_instances
 def performance_insights(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
@@ -256,10 +280,19 @@ def performance_insights(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context
             expected: dict[str, object] = {"performance_insights_enabled": True}
             actual: dict[str, object] = {"performance_insights_enabled": i.performance_insights_enabled}
             if want_kms and i.performance_insights_enabled:
-                kms = i.performance_insights_kms_key_id or ""
+                kms = i.performance_insights_kms_key_id
+                manager, why = _pi_key_manager(ctx, c, kms)
+                if manager is None:
+                    out.append(
+                        errored(
+                            ref,
+                            f"cannot tell whether the Performance Insights key is customer managed: {why}",
+                        )
+                    )
+                    continue
                 expected["performance_insights_kms_key"] = "customer-managed key"
                 actual["performance_insights_kms_key"] = (
-                    "customer-managed key" if kms and "alias/aws/rds" not in kms else (kms or None)
+                    "customer-managed key" if manager == "CUSTOMER" else f"AWS-managed key {kms}"
                 )
             drift = diff(expected, actual)
             if drift:
