@@ -20,7 +20,7 @@ from typing import Any
 
 from auditor.engine import values
 from auditor.engine.checks._util import errored, failed, passed, skipped
-from auditor.engine.checks.parameters import IN_SYNC, actual_value, compare_group, drift_sentence
+from auditor.engine.checks.parameters import actual_value, apply_status_drift, compare_group, drift_sentence
 from auditor.engine.context import Context, cluster_ref, error_text, group_ref, instance_ref
 from auditor.engine.drift import diff
 from auditor.engine.registry import NoParams, Outcome, register
@@ -303,24 +303,12 @@ def writers_in_sync(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> 
                 out.append(errored(cluster_ref(c), f"{side} writer instance was not collected"))
                 continue
             ref = instance_ref(w, c.id)
-            member = next((m for m in c.members if m.instance_id == w.id), None)
-            expected: dict[str, Any] = {}
-            actual: dict[str, Any] = {}
-            if member is not None and member.parameter_group_status is not None:
-                expected[f"cluster_parameter_group.{c.parameter_group}"] = IN_SYNC
-                actual[f"cluster_parameter_group.{c.parameter_group}"] = member.parameter_group_status
-            for g in w.parameter_groups:
-                if g.apply_status is not None:
-                    expected[f"db_parameter_group.{g.name}"], actual[f"db_parameter_group.{g.name}"] = (
-                        IN_SYNC,
-                        g.apply_status,
-                    )
-            if not expected:
+            status = apply_status_drift(c, w)
+            if status is None:
                 out.append(errored(ref, f"{side} writer's parameter apply status was not collected"))
                 continue
-            drift = diff(expected, actual)
+            drift, what = status
             if drift:
-                what = ", ".join(f"{x.path.split('.', 1)[1]} is {x.actual}" for x in drift)
                 out.append(
                     failed(
                         ref,

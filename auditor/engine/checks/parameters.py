@@ -15,7 +15,7 @@ from auditor.engine.instance_classes import Sizing, sizing
 from auditor.engine.registry import NoParams, Outcome, register
 from auditor.models.baseline import Baseline, Matcher
 from auditor.models.findings import DriftItem
-from auditor.models.snapshot import Cluster, ParameterGroup, Snapshot
+from auditor.models.snapshot import Cluster, Instance, ParameterGroup, Snapshot
 
 IN_SYNC = "in-sync"
 
@@ -196,38 +196,49 @@ def db_parameters(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> li
     return out
 
 
+def apply_status_drift(c: Cluster, i: Instance) -> tuple[list[DriftItem], str] | None:
+    """An instance's parameter groups vs in-sync: (drift, "cluster parameter group X is pending-reboot,
+    DB parameter group Y is applying"), or None when no status was collected.
+
+    DBClusterMembers[].DBClusterParameterGroupStatus (cluster group) and
+    DBParameterGroups[].ParameterApplyStatus (DB groups) — RDS API Reference. A default cluster group and
+    a default DB group share a name (default.aurora-postgresql16), so the sentence names each one's kind."""
+    member = next((m for m in c.members if m.instance_id == i.id), None)
+    expected: dict[str, Any] = {}
+    actual: dict[str, Any] = {}
+    label: dict[str, str] = {}
+    if member is not None and member.parameter_group_status is not None:
+        path = f"cluster_parameter_group.{c.parameter_group}"
+        expected[path], actual[path] = IN_SYNC, member.parameter_group_status
+        label[path] = f"cluster parameter group {c.parameter_group}"
+    for g in i.parameter_groups:
+        if g.apply_status is not None:
+            path = f"db_parameter_group.{g.name}"
+            expected[path], actual[path] = IN_SYNC, g.apply_status
+            label[path] = f"DB parameter group {g.name}"
+    if not expected:
+        return None
+    drift = diff(expected, actual)
+    return drift, ", ".join(f"{label.get(d.path, d.path)} is {d.actual}" for d in drift)
+
+
 @register("parameter-apply-status")
 @needs_instances
 def apply_status(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
     out = []
     for c in ctx.targets:
-        members = {m.instance_id: m for m in c.members}
         for i in ctx.instances_of(c):
             ref = instance_ref(i, c.id)
-            m = members.get(i.id)
-            cl_status = m.parameter_group_status if m else None
-            db_status = {g.name: g.apply_status for g in i.parameter_groups}
-            if cl_status is None and not any(db_status.values()):
+            status = apply_status_drift(c, i)
+            if status is None:
                 out.append(
                     errored(
                         ref, "neither DBClusterParameterGroupStatus nor ParameterApplyStatus was collected"
                     )
                 )
                 continue
-            expected: dict[str, Any] = {}
-            actual: dict[str, Any] = {}
-            if cl_status is not None:
-                expected[f"cluster_parameter_group.{c.parameter_group}"] = IN_SYNC
-                actual[f"cluster_parameter_group.{c.parameter_group}"] = cl_status
-            for gname, st in db_status.items():
-                if st is not None:
-                    expected[f"db_parameter_group.{gname}"], actual[f"db_parameter_group.{gname}"] = (
-                        IN_SYNC,
-                        st,
-                    )
-            drift = diff(expected, actual)
+            drift, states = status
             if drift:
-                states = ", ".join(f"{d.path.split('.', 1)[1]} is {d.actual}" for d in drift)
                 out.append(
                     failed(
                         ref,
