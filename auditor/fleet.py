@@ -237,8 +237,16 @@ def collect_fleet(
     def one(u: Unit) -> None:
         nonlocal done, clusters
         ctx = contexts[u.role_arn]
+        covered = frozenset(v.region for v in mine if v.role_arn == u.role_arn)
         snap, err, hard = collect_unit(
-            ctx, u, tag_filter or {}, engines, opts.look_back_minutes, db, inner_workers or INNER_WORKERS
+            ctx,
+            u,
+            tag_filter or {},
+            engines,
+            opts.look_back_minutes,
+            db,
+            inner_workers or INNER_WORKERS,
+            covered,
         )
         with lock:
             if snap is not None:
@@ -287,8 +295,12 @@ def collect_unit(
     look_back_minutes: int,
     db: Any,
     inner_workers: int,
+    covered: frozenset[str] = frozenset(),
 ) -> tuple[Snapshot | None, CollectionError | None, AuditorError | None]:
-    """One account-region -> its snapshot, or the error that made it unreadable."""
+    """One account-region -> its snapshot, or the error that made it unreadable.
+
+    `covered`: the other regions of the same account that this run collects in full; Global Database
+    members there are not described again from here (the merge joins the pieces)."""
     from auditor.collect.aws import COLLECTION_EXCEPTIONS, collection_error
     from auditor.collect.topology import collect_snapshot
 
@@ -325,6 +337,8 @@ def collect_unit(
             db=db,
             max_workers=inner_workers,
             strict=False,
+            # only in whole-region mode: with a tag/engine filter the other region's unit may skip the member
+            covered_elsewhere=covered - {region} if ids is None else frozenset(),
         )
         return snap, None, None
     except NotFoundError as exc:  # a cluster deleted between discovery and collection

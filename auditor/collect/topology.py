@@ -54,6 +54,7 @@ def collect_snapshot(
     blue_green: str | None = None,
     max_workers: int = MAX_WORKERS,
     strict: bool = True,
+    covered_elsewhere: frozenset[str] = frozenset(),
 ) -> Snapshot:
     """Collect the named clusters (None: every Aurora PostgreSQL cluster in `region`).
 
@@ -102,6 +103,8 @@ def collect_snapshot(
     for mr, mid in global_db.describe_global_clusters(col, region):
         members[mr].append(mid)
     for mr, ids in sorted(members.items()):
+        if mr in covered_elsewhere:  # a fleet run collects that region in full anyway; the merge joins them
+            continue
         rds.describe_clusters(col, mr, ids, "global-member", strict=False)
 
     regions = col.regions()

@@ -174,3 +174,23 @@ def test_cluster_deleted_between_discovery_and_collection_keeps_the_region(
     fl01 = {f.resource.region: f.status for f in r.findings if f.rule_id == "FL01"}
     assert set(fl01.values()) == {Status.PASS}
     assert any(e.resource == "deleted-meanwhile" for e in r.errors)
+
+
+def test_global_database_regions_are_read_once_per_run(aws_env: SimulatedAws) -> None:
+    """The primary's unit does not re-read the secondary's region: that region's own unit reads it in full."""
+    from auditor.sim.fleet import build_demo_fleet
+
+    build_demo_fleet(aws_env)
+    out = run_fleet(RunOptions(regions=("us-east-1", "eu-west-1"), no_db=True))
+    calls = {c.operation: c.calls for c in out.snapshot.calls}
+    for op in (
+        "cloudwatch.DescribeAlarms",
+        "cloudwatch.GetMetricData",
+        "rds.DescribeDBClusters",
+        "rds.DescribeDBProxies",
+        "rds.DescribePendingMaintenanceActions",
+        "rds.DescribeDBInstances",
+    ):
+        assert calls[op] == 2, (op, calls[op])  # once per region
+    gd = {(f.rule_id, f.status) for f in out.result.findings if f.rule_id.startswith("GD")}
+    assert ("GD03", Status.PASS) in gd and ("GD02", Status.PASS) in gd  # the secondary is still evaluated
