@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from auditor.errors import InputFileError, UsageError
+from auditor.errors import InputFileError, NotFoundError, UsageError
 from auditor.models.findings import AuditResult, Severity
 from auditor.models.snapshot import Snapshot
 
@@ -105,13 +105,17 @@ def _resolve_region(opts: RunOptions, ctx: object) -> str:
     return str(region)
 
 
-def evaluate_snapshot(snapshot: Snapshot, opts: RunOptions, command: str) -> AuditResult:
+def evaluate_snapshot(
+    snapshot: Snapshot, opts: RunOptions, command: str, targets: list[str] | None = None
+) -> AuditResult:
     from auditor.engine.loader import load_baseline, load_waivers
     from auditor.engine.runner import evaluate
 
     baseline = load_baseline(list(opts.baselines) or ["default"])
     waivers = load_waivers(opts.waivers) if opts.waivers else None
-    return evaluate(snapshot, baseline, waivers=waivers, command=command, fail_on=opts.fail_on)
+    return evaluate(
+        snapshot, baseline, waivers=waivers, command=command, fail_on=opts.fail_on, targets=targets
+    )
 
 
 def collect_check_snapshot(cluster_id: str, opts: RunOptions, progress: ProgressFn | None = None) -> Snapshot:
@@ -131,8 +135,24 @@ def collect_check_snapshot(cluster_id: str, opts: RunOptions, progress: Progress
 
 
 def run_check(cluster_id: str | None, opts: RunOptions, progress: ProgressFn | None = None) -> RunOutcome:
+    targets: list[str] | None = None
     if opts.from_snapshot:
         snapshot = load_snapshot_file(opts.from_snapshot)
+        if cluster_id:  # audit that cluster of the snapshot, and only it (a fleet snapshot holds many)
+            audited = sorted({c.id for c in snapshot.clusters if c.role == "target"})
+            if cluster_id not in audited:
+                import difflib
+
+                close = difflib.get_close_matches(cluster_id, audited, n=3)
+                hint = (
+                    f"did you mean {', '.join(close)}?"
+                    if close
+                    else f"it holds {', '.join(audited) or 'none'}"
+                )
+                raise NotFoundError(
+                    f"cluster {cluster_id} is not an audited cluster of {opts.from_snapshot} ({hint})"
+                )
+            targets = [cluster_id]
     else:
         if not cluster_id:
             raise UsageError("check needs CLUSTER_ID (or --from-snapshot FILE)")
@@ -141,7 +161,7 @@ def run_check(cluster_id: str | None, opts: RunOptions, progress: ProgressFn | N
             snapshot = opts.snapshot_hook(snapshot)
     if progress:
         progress("evaluating")
-    return RunOutcome(evaluate_snapshot(snapshot, opts, "check"), snapshot)
+    return RunOutcome(evaluate_snapshot(snapshot, opts, "check", targets), snapshot)
 
 
 # Re-exports, imported last: auditor.gate (issue 6) and auditor.fleet (issue 7: `fleet` and `merge`) import

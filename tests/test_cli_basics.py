@@ -104,3 +104,12 @@ def test_policy_command_prints_the_shipped_policy() -> None:
     assert p.returncode == 0
     shipped = json.loads((_PKG / "policy" / "aurora-audit-readonly.json").read_text())
     assert json.loads(p.stdout) == shipped
+
+
+def test_check_from_snapshot_audits_the_named_cluster_only(tmp_path: Path) -> None:
+    snap = Path(__file__).parent / "fixtures" / "base_snapshot.json"
+    p = run("check", "nosuch", "--from-snapshot", str(snap), "--out", str(tmp_path))
+    assert p.returncode == 2
+    assert "cluster nosuch is not an audited cluster" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    p = run("check", "prod-app", "--from-snapshot", str(snap), "--out", str(tmp_path), "--format", "json")
+    assert p.returncode == 0, p.stderr
