@@ -13,7 +13,6 @@ from functools import cached_property
 from auditor.models.findings import ResourceRef
 from auditor.models.snapshot import (
     Alarm,
-    BlueGreenDeployment,
     Cluster,
     CollectionError,
     DatabaseState,
@@ -166,19 +165,6 @@ class Context:
             ):
                 return g
         return None
-
-    def blue_green_pairs(self) -> list[tuple[BlueGreenDeployment, Cluster | None, Cluster | None]]:
-        """(deployment, blue, green) for every deployment (a cluster is None when not collected)."""
-        out = []
-        for d in self.snapshot.blue_green_deployments:
-            blue = (self.cluster_by_arn(d.source_arn) if d.source_arn else None) or self.cluster(
-                d.source_cluster_id, d.region
-            )
-            green = (self.cluster_by_arn(d.target_arn) if d.target_arn else None) or self.cluster(
-                d.target_cluster_id, d.region
-            )
-            out.append((d, blue, green))
-        return out
 
     def instance_errors(self, c: Cluster) -> list[CollectionError]:
         """DescribeDBInstances failures that left some of `c`'s members (DBClusterMembers) without an

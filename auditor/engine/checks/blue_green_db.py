@@ -13,7 +13,7 @@ import fnmatch
 from pydantic import ConfigDict
 
 from auditor.engine import values
-from auditor.engine.checks._util import errored, failed, passed, skipped, skipped_because
+from auditor.engine.checks._util import errored, failed, passed, skipped, skipped_because, wal_size
 from auditor.engine.checks.blue_green import LOGICAL_REPLICATION, Pair, bgd_ref, shown_value, with_clusters
 from auditor.engine.checks.global_db import GLOBAL_LAG_METRICS, member_cluster, member_ref, secondaries
 from auditor.engine.checks.parameters import actual_value
@@ -29,7 +29,7 @@ from auditor.engine.drift import diff
 from auditor.engine.registry import NoParams, Outcome, register
 from auditor.models.baseline import Baseline
 from auditor.models.findings import DriftItem
-from auditor.models.snapshot import Cluster, DatabaseState, Snapshot
+from auditor.models.snapshot import Cluster, Snapshot
 
 # ---------------------------------------------------------------- in-database helpers
 
@@ -39,10 +39,6 @@ def _section_error(ctx: Context, c: Cluster, operation: str) -> str | None:
     return error_text(errs) if errs else None
 
 
-def _db(ctx: Context, c: Cluster) -> DatabaseState | Outcome:
-    return database_or_outcome(ctx, c)
-
-
 # ---------------------------------------------------------------- BG06 primary keys on blue
 
 
@@ -50,7 +46,7 @@ def _db(ctx: Context, c: Cluster) -> DatabaseState | Outcome:
 def blue_primary_keys(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[Outcome]:
     def judge(pair: Pair) -> list[Outcome]:
         assert pair.blue is not None
-        got = _db(ctx, pair.blue)
+        got = database_or_outcome(ctx, pair.blue, what="primary keys")
         if isinstance(got, Outcome):
             return [got]
         ref = db_ref(pair.blue)
@@ -85,7 +81,7 @@ def blue_long_transactions(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Conte
         ref = db_ref(pair.blue)
         if budget is None:
             return [skipped(ref, "blue_green.max_transaction_age_s")]
-        got = _db(ctx, pair.blue)
+        got = database_or_outcome(ctx, pair.blue, what="open transactions")
         if isinstance(got, Outcome):
             return [got]
         err = _section_error(ctx, pair.blue, "Query pg_stat_activity")
@@ -147,17 +143,13 @@ def own_slot(pair: Pair, c: Cluster, slot_name: str, p: OrphanSlotParams, ctx: C
     return False
 
 
-def _mib(n: int | None) -> str:
-    return "unknown WAL" if n is None else f"{n / 2**20:,.1f} MiB of WAL"
-
-
 @register("bg-orphan-slots", OrphanSlotParams)
 def orphan_slots(snap: Snapshot, bl: Baseline, p: OrphanSlotParams, ctx: Context) -> list[Outcome]:
     def judge(pair: Pair) -> list[Outcome]:
         out: list[Outcome] = []
         for side, c in (("blue", pair.blue), ("green", pair.green)):
             assert c is not None
-            got = _db(ctx, c)
+            got = database_or_outcome(ctx, c)
             if isinstance(got, Outcome):
                 out.append(got)
                 continue
@@ -179,8 +171,8 @@ def orphan_slots(snap: Snapshot, bl: Baseline, p: OrphanSlotParams, ctx: Context
                     failed(
                         ref,
                         f"orphan slot {s.name} on {side} ({s.slot_type}{plugin}, "
-                        f"{state}) retains {_mib(s.retained_wal_bytes)}: it is not the deployment's own and "
-                        "will keep pinning WAL after switchover — drop it or move its consumer first",
+                        f"{state}) retains {wal_size(s.retained_wal_bytes)}: it is not the deployment's own "
+                        "and will keep pinning WAL after switchover — drop it or move its consumer first",
                         [
                             DriftItem(
                                 path=f"{side}.slot.{s.name}",

@@ -31,22 +31,25 @@ def slot_ref(c: Cluster, s: ReplicationSlot) -> ResourceRef:
 SLOTS_QUERY = "Query pg_replication_slots"  # auditor.collect.pg_queries.OPERATION[SLOTS]
 
 
-def database_or_outcome(ctx: Context, c: Cluster, needs: tuple[str, ...] = ()) -> DatabaseState | Outcome:
+def database_or_outcome(
+    ctx: Context, c: Cluster, needs: tuple[str, ...] = (), what: str = "replication slots"
+) -> DatabaseState | Outcome:
     """The collected in-database state, or the error/skipped outcome that replaces every finding.
 
     `needs`: the query sections the caller reads (`Query pg_replication_slots`, ...). A partial collection
-    leaves a failed section empty, which means "unknown", not "none": the caller gets `error`."""
+    leaves a failed section empty, which means "unknown", not "none": the caller gets `error`.
+    `what`: what the caller checks, for the messages ("primary keys", "open transactions", ...)."""
     ref = db_ref(c)
     db = ctx.database(c)
     if db is None:
         errs = ctx.errors("Connect", region=c.region, cluster=c.id)
         why = error_text(errs) if errs else "no in-database state was collected for this cluster"
-        return errored(ref, f"cannot check replication slots: {why}")
+        return errored(ref, f"cannot check {what}: {why}")
     if db.status == "skipped":
         return skipped_because(
             ref,
             f"{db.reason or 'in-database checks skipped (--no-db)'}; give --pg-dsn or drop "
-            "--no-db to check replication slots",
+            f"--no-db to check {what}",
         )
     if db.status == "error":
         errs = ctx.errors("Connect", region=c.region, cluster=c.id) + [
@@ -127,8 +130,8 @@ def retained_wal(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> lis
             )
         return failed(
             ref,
-            f"slot {s.name} retains {s.retained_wal_bytes / 2**30:.2f} GiB of WAL, over the "
-            f"{budget / 2**30:.2f} GiB budget: its consumer is behind or gone, and the WAL it pins "
+            f"slot {s.name} retains {wal_size(s.retained_wal_bytes)}, over the budget of "
+            f"{wal_size(budget)}: its consumer is behind or gone, and the WAL it pins "
             "grows storage (and cost) until it is consumed or dropped",
             diff(
                 {"retained_wal_bytes": f"<= {budget}"},
