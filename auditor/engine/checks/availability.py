@@ -136,6 +136,18 @@ class TierParams(BaseModel):
     )
 
 
+def _global_secondary(ctx: Context, c: Cluster) -> bool:
+    """`c` is a non-writer member of a Global Database in the snapshot (DescribeGlobalClusters
+    GlobalClusterMembers[].IsWriter)."""
+    g = ctx.global_cluster_of(c)
+    if g is None:
+        return False
+    return any(
+        not m.is_writer and (m.cluster_arn == c.arn or (m.cluster_id == c.id and m.region == c.region))
+        for m in g.members
+    )
+
+
 @register("promotion-tiers", TierParams)
 @needs_instances
 def promotion_tiers(snap: Snapshot, bl: Baseline, p: TierParams, ctx: Context) -> list[Outcome]:
@@ -143,6 +155,17 @@ def promotion_tiers(snap: Snapshot, bl: Baseline, p: TierParams, ctx: Context) -
     out = []
     for c in ctx.targets:
         ref = cluster_ref(c)
+        if _global_secondary(ctx, c):
+            # A Global Database secondary cluster has only reader instances until it is promoted
+            # (Aurora User Guide, "Using Amazon Aurora Global Database").
+            out.append(
+                skipped_because(
+                    ref,
+                    "Global Database secondary: no writer until it is promoted; promotion tiers apply "
+                    "after failover",
+                )
+            )
+            continue
         writer, readers = ctx.writer_of(c), ctx.readers_of(c)
         if writer is None or not readers:
             out.append(
@@ -399,15 +422,18 @@ def rds_proxy(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[O
         for px in proxies:
             expected: dict[str, object] = {}
             actual: dict[str, object] = {}
+            said: list[str] = []  # the pass message: what was compared, with the values seen
             if b.require_tls is not None:
                 expected[f"{px.name}.require_tls"], actual[f"{px.name}.require_tls"] = (
                     b.require_tls,
                     px.require_tls,
                 )
+                said.append(f"TLS {'required' if px.require_tls else 'not required'}")
             if b.iam_auth is not None:
                 modes = sorted({a.iam_auth or "DISABLED" for a in px.auth}) or ["(no auth)"]
                 got = b.iam_auth if all(m == b.iam_auth for m in modes) else ",".join(modes)
                 expected[f"{px.name}.iam_auth"], actual[f"{px.name}.iam_auth"] = b.iam_auth, got
+                said.append(f"IAM auth {got}")
             ranged = []
             pools = [
                 tg.pool
@@ -428,6 +454,7 @@ def rds_proxy(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[O
                 expected[path] = val if ok else values.describe(m, "integer")
                 actual[path] = val
                 ranged.append(path)
+                said.append(f"{key} {val} (baseline {values.describe(m, 'integer')})")
             drift = diff(expected, actual, out_of_range=ranged)
             pref = ref.model_copy(update={"kind": "proxy", "id": px.name, "arn": px.arn})
             if drift:
@@ -443,6 +470,10 @@ def rds_proxy(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) -> list[O
                 )
             else:
                 out.append(
-                    passed(pref, f"RDS Proxy {px.name} requires TLS and IAM auth as the baseline asks")
+                    passed(
+                        pref,
+                        f"RDS Proxy {px.name} fronts the cluster"
+                        + (f" and matches the baseline: {'; '.join(said)}" if said else ""),
+                    )
                 )
     return out
