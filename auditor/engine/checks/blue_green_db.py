@@ -18,6 +18,7 @@ from auditor.engine.checks.blue_green import LOGICAL_REPLICATION, Pair, bgd_ref,
 from auditor.engine.checks.global_db import GLOBAL_LAG_METRICS, member_cluster, member_ref, secondaries
 from auditor.engine.checks.parameters import actual_value
 from auditor.engine.checks.slots import (
+    SLOTS_QUERY,
     ExpectedSlotParams,
     database_or_outcome,
     db_ref,
@@ -230,6 +231,9 @@ def _logical_replication_outcome(ctx: Context, bl: Baseline, pair: Pair, p: Orph
         return errored(
             ref, f"green's replication slots could not be read: {db.reason if db else 'not collected'}"
         )
+    slots_err = _section_error(ctx, green, SLOTS_QUERY)
+    if db.status == "collected" and slots_err:  # a failed section leaves `slots` empty: unknown, not none
+        return errored(ref, f"green's replication slots could not be read: {slots_err}")
     if db.status == "skipped":
         unchecked = db.reason or "in-database checks skipped"
     else:
