@@ -231,6 +231,10 @@ def green_db_parameters(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context)
     def judge(pair: Pair) -> list[Outcome]:
         assert pair.blue is not None and pair.green is not None
         green = pair.green
+        if errs := ctx.instance_errors(green):  # never judge green's DB groups from a partial member list
+            return [
+                errored(cluster_ref(green), f"instances of {green.id} could not be read: {error_text(errs)}")
+            ]
         names = sorted({g.name for i in ctx.instances_of(green) for g in i.parameter_groups})
         if not names:
             return [errored(cluster_ref(green), "no DB parameter group collected for green's instances")]
