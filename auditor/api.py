@@ -30,6 +30,7 @@ class RunOptions:
     waivers: str | None = None
     pg_dsns: tuple[str, ...] = ()
     pg_sslrootcert: str | None = None
+    pg_user: str | None = None  # --pg-user: database user for the IAM auth token login
     no_db: bool = False
     allow_skip_db: bool = False
     from_snapshot: str | None = None
@@ -86,13 +87,16 @@ def aws_context(opts: RunOptions, role_arn: str | None = None, region: str | Non
     )
 
 
-def db_options(opts: RunOptions, default_cluster: str):  # noqa: ANN201
+def db_options(opts: RunOptions, default_cluster: str | None):  # noqa: ANN201
+    """DbOptions from the CLI options; `default_cluster` takes a bare `--pg-dsn postgresql://...`
+    (None for fleet: every --pg-dsn names its cluster)."""
     from auditor.collect.postgres import DbOptions, parse_pg_dsn_options
 
     return DbOptions(
         dsns=parse_pg_dsn_options(list(opts.pg_dsns), default_cluster),
         no_db=opts.no_db,
         sslrootcert=opts.pg_sslrootcert,
+        user=opts.pg_user,
     )
 
 

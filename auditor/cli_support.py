@@ -219,6 +219,13 @@ def audit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             metavar="PATH",
             help="CA bundle to verify the writer's TLS certificate (or PGSSLROOTCERT).",
         ),
+        click.option(
+            "--pg-user",
+            default=None,
+            metavar="NAME",
+            help="Database user (granted rds_iam) for the IAM auth token login when there is no --pg-dsn. "
+            "Without it, an IAM-auth cluster with a managed master secret is read with that secret.",
+        ),
         click.option("--no-db", is_flag=True, help="Skip in-database checks (findings are skipped)."),
         click.option(
             "--from-snapshot",
@@ -275,6 +282,7 @@ def run_options(**kw: Any) -> Any:
         waivers=kw.get("waivers"),
         pg_dsns=tuple(kw.get("pg_dsns") or ()),
         pg_sslrootcert=kw.get("pg_sslrootcert") or os.environ.get("PGSSLROOTCERT"),
+        pg_user=kw.get("pg_user") or None,
         no_db=bool(kw.get("no_db")),
         allow_skip_db=bool(kw.get("allow_skip_db")),
         from_snapshot=kw.get("from_snapshot"),

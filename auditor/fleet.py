@@ -435,9 +435,7 @@ def _empty(region: str, ctx: Any, unit: Unit) -> Snapshot:
 
 
 def _db_options(opts: RunOptions) -> Any:
-    from auditor.collect.postgres import DbOptions, parse_pg_dsn_options
+    from auditor.api import db_options
 
     # fleet has no single audited cluster: every --pg-dsn names its cluster (CLUSTER_ID=URI)
-    return DbOptions(
-        dsns=parse_pg_dsn_options(list(opts.pg_dsns), None), no_db=opts.no_db, sslrootcert=opts.pg_sslrootcert
-    )
+    return db_options(opts, None)

@@ -8,21 +8,26 @@ scrubbed of the secrets this module knows about before it is stored or logged.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg.conninfo import conninfo_to_dict
 
 from auditor.collect import pg_queries as q
-from auditor.collect.pg_dsn import parse_pg_dsn_options, quiet_aws_debug, redact_dsn, scrub
+from auditor.collect.pg_dsn import parse_pg_dsn_options, redact_dsn, scrub
+from auditor.collect.pg_login import (
+    APPLICATION_NAME,
+    AwsContextLike,
+    LoginFailure,
+    Target,
+    fallback_target,
+    resolve_target,
+)
 from auditor.models.snapshot import (
     Cluster,
     CollectionError,
@@ -37,13 +42,14 @@ from auditor.models.snapshot import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DbOptions", "collect_database", "open_connection", "parse_pg_dsn_options", "redact_dsn"]
-
-APPLICATION_NAME = "aurora-audit"
-
-
-class _AwsContext(Protocol):  # the slice of auditor.collect.aws.AwsContext this module uses
-    def client(self, service: str, region: str) -> Any: ...
+__all__ = [
+    "APPLICATION_NAME",
+    "DbOptions",
+    "collect_database",
+    "open_connection",
+    "parse_pg_dsn_options",
+    "redact_dsn",
+]
 
 
 @dataclass(frozen=True)
@@ -57,119 +63,14 @@ class DbOptions:
     statement_timeout_ms: int = 5000
     lock_timeout_ms: int | None = None  # None: same as statement_timeout_ms
     idle_in_transaction_timeout_ms: int = 10000
-    user: str | None = None  # DB user without a DSN (IAM or secret); default: the cluster's master user
+    user: str | None = None  # --pg-user: DB user for the IAM auth token login (no DSN); see pg_login
 
 
 # ---------------------------------------------------------------- connecting
 
 
-class _Failure(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class _Target:
-    params: dict[str, Any]
-    description: str  # redacted, for DatabaseState.connection
-    secrets: list[str]
-
-
 def _writer_id(cluster: Cluster) -> str | None:
     return next((m.instance_id for m in cluster.members if m.is_writer), None)
-
-
-def _session_options(options: DbOptions, dsn_options: str | None) -> str:
-    lock = options.lock_timeout_ms if options.lock_timeout_ms is not None else options.statement_timeout_ms
-    parts = [
-        f"-c statement_timeout={int(options.statement_timeout_ms)}",
-        f"-c lock_timeout={int(lock)}",
-        f"-c idle_in_transaction_session_timeout={int(options.idle_in_transaction_timeout_ms)}",
-    ]
-    if dsn_options:
-        parts.append(dsn_options)  # the DSN's own settings win over our timeouts ...
-    parts.append("-c default_transaction_read_only=on")  # ... but never over read-only (last -c wins)
-    return " ".join(parts)
-
-
-def _base_params(options: DbOptions) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "connect_timeout": str(max(2, int(options.connect_timeout_s))),
-        "application_name": APPLICATION_NAME,
-        "sslmode": "verify-full",
-    }
-    rootcert = options.sslrootcert or os.environ.get("PGSSLROOTCERT")
-    if rootcert:
-        params["sslrootcert"] = rootcert
-    return params
-
-
-def _resolve_target(cluster: Cluster, options: DbOptions, aws_ctx: _AwsContext | None) -> _Target:
-    params = _base_params(options)
-    dsn = options.dsns.get(cluster.id)
-    if dsn:
-        given = conninfo_to_dict(dsn)
-        secrets = [str(given[k]) for k in ("password", "sslpassword") if given.get(k)]
-        params.update(given)  # the DSN's own settings win
-        dsn_opts = given.get("options")
-        params["options"] = _session_options(options, str(dsn_opts) if dsn_opts else None)
-        desc = redact_dsn(dsn)
-        if "sslmode" not in given:  # our default, not PGSSLMODE: TLS stays verified unless the URI says
-            desc += f" (sslmode={params['sslmode']})"
-        return _Target(params, desc, secrets)
-
-    if not cluster.endpoint:
-        raise _Failure(
-            "NoEndpoint", f"cluster {cluster.id} has no writer endpoint; pass --pg-dsn {cluster.id}=URI"
-        )
-    user = options.user or cluster.master_username
-    dbname = cluster.database_name or "postgres"
-    port = cluster.port or 5432
-    if aws_ctx is None:
-        raise _Failure(
-            "NoCredentials", f"no AWS context to fetch credentials; pass --pg-dsn {cluster.id}=URI"
-        )
-    password: str | None = None
-    how = ""
-    if cluster.iam_auth:
-        if not user:
-            raise _Failure("NoCredentials", f"cluster {cluster.id} has no master username; pass --pg-dsn")
-        try:
-            # RDS User Guide, "Connecting to your DB cluster using IAM authentication": the token is a
-            # SigV4 presigned URL made locally (no API call), valid 15 minutes, used as the password.
-            with quiet_aws_debug():
-                password = aws_ctx.client("rds", cluster.region).generate_db_auth_token(
-                    DBHostname=cluster.endpoint, Port=port, DBUsername=user, Region=cluster.region
-                )
-            how = "IAM auth token"
-        except Exception as exc:  # noqa: BLE001 - any credential problem is recorded, not raised
-            log.info("IAM auth token for %s not available: %s", cluster.id, type(exc).__name__)
-    if password is None and cluster.master_user_secret and cluster.master_user_secret.secret_arn:
-        arn = cluster.master_user_secret.secret_arn
-        try:
-            with quiet_aws_debug():
-                resp = aws_ctx.client("secretsmanager", cluster.region).get_secret_value(SecretId=arn)
-            secret = json.loads(resp.get("SecretString") or "{}")
-            password = secret.get("password")
-            user = options.user or secret.get("username") or user
-            how = f"Secrets Manager master secret {arn}"
-        except Exception as exc:  # noqa: BLE001 - message from botocore never holds the value; keep it short
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
-            raise _Failure("SecretUnavailable", f"could not read master secret {arn}: {code}") from None
-    if password is None:
-        raise _Failure(
-            "NoCredentials",
-            f"cluster {cluster.id}: IAM auth is off and no managed master secret is readable; "
-            f"pass --pg-dsn {cluster.id}=postgresql://user@host:5432/db",
-        )
-    if not user:
-        raise _Failure("NoCredentials", f"cluster {cluster.id}: no database user known; pass --pg-dsn")
-    params.update(host=cluster.endpoint, port=str(port), dbname=dbname, user=user, password=password)
-    params["options"] = _session_options(options, None)
-    desc = f"postgresql://{user}@{cluster.endpoint}:{port}/{dbname}?sslmode=verify-full (password: {how})"
-    return _Target(params, desc, [password])
 
 
 def _classify_connect(exc: BaseException) -> str:
@@ -177,7 +78,8 @@ def _classify_connect(exc: BaseException) -> str:
         return "Timeout"
     sqlstate = getattr(exc, "sqlstate", None)
     text = str(exc).lower()
-    if sqlstate in ("28P01", "28000") or "password authentication failed" in text or "pg_hba.conf" in text:
+    # IAM logins are checked by PAM on RDS ("PAM authentication failed for user"), passwords by scram/md5.
+    if sqlstate in ("28P01", "28000") or "authentication failed" in text or "pg_hba.conf" in text:
         return "AuthFailed"
     if "ssl" in text or "certificate" in text or "tls" in text:
         return "TLS"
@@ -209,17 +111,60 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:500]
 
 
-def open_connection(cluster: Cluster, options: DbOptions, aws_ctx: _AwsContext | None) -> psycopg.Connection:
+def open_connection(
+    cluster: Cluster, options: DbOptions, aws_ctx: AwsContextLike | None
+) -> psycopg.Connection:
     """The read-only session collect_database uses (exposed for tests). Raises on failure."""
-    target = _resolve_target(cluster, options, aws_ctx)
+    target = resolve_target(cluster, options, aws_ctx)
     return psycopg.connect(autocommit=True, **target.params)
+
+
+@dataclass
+class _Session:
+    pg: psycopg.Connection
+    target: Target
+
+
+class _ConnectFailed(Exception):
+    def __init__(self, code: str, message: str, target: Target, secrets: list[str]) -> None:
+        super().__init__(code)
+        self.code, self.message, self.target, self.secrets = code, message, target, secrets
+
+
+def _connect(
+    cluster: Cluster, options: DbOptions, aws_ctx: AwsContextLike | None, target: Target
+) -> _Session:
+    """Connect with `target`; a refused IAM login falls back to the master secret (pg_login)."""
+    secrets = list(target.secrets)
+    while True:
+        try:
+            return _Session(psycopg.connect(autocommit=True, **target.params), target)
+        except Exception as exc:  # noqa: BLE001 - psycopg/libpq/OS errors all become data
+            code = _classify_connect(exc)
+            message = f"could not connect to {target.description}: {exc}"
+            if code == "TLS":
+                message += (
+                    "; TLS is verified by default (sslmode=verify-full): give the RDS CA bundle "
+                    "(--pg-sslrootcert PATH or PGSSLROOTCERT), or set sslmode in the --pg-dsn URI"
+                )
+            if code != "AuthFailed":
+                raise _ConnectFailed(code, message, target, secrets) from None
+            try:
+                nxt = fallback_target(cluster, options, aws_ctx, target, code)
+            except LoginFailure as f:
+                raise _ConnectFailed(f.code, f"{message}; then {f.message}", target, secrets) from None
+            if nxt is None:
+                raise _ConnectFailed(code, message, target, secrets) from None
+            log.info("%s: %s; trying the master secret", cluster.id, _one_line(scrub(message, secrets)))
+            target = nxt
+            secrets += target.secrets
 
 
 # ---------------------------------------------------------------- collecting
 
 
 def collect_database(
-    cluster: Cluster, options: DbOptions, aws_ctx: _AwsContext | None
+    cluster: Cluster, options: DbOptions, aws_ctx: AwsContextLike | None
 ) -> tuple[DatabaseState, list[CollectionError]]:
     """Read the in-database state of `cluster`'s writer. Never raises for connection or query failures."""
     base: dict[str, Any] = {
@@ -243,8 +188,8 @@ def collect_database(
         )
 
     try:
-        target = _resolve_target(cluster, options, aws_ctx)
-    except _Failure as f:
+        target = resolve_target(cluster, options, aws_ctx)
+    except LoginFailure as f:
         err = failed(f.code, "Connect", f.message)
         log.warning("%s: %s", cluster.id, err.message)
         return DatabaseState(status="error", reason=err.message, **base), [err]
@@ -255,27 +200,20 @@ def collect_database(
     base["connection"] = target.description
     started = time.monotonic()
     try:
-        conn = psycopg.connect(autocommit=True, **target.params)
-    except Exception as exc:  # noqa: BLE001 - psycopg/libpq/OS errors all become data
-        code = _classify_connect(exc)
-        hint = ""
-        if code == "TLS":
-            hint = (
-                "; TLS is verified by default (sslmode=verify-full): give the RDS CA bundle "
-                "(--pg-sslrootcert PATH or PGSSLROOTCERT), or set sslmode in the --pg-dsn URI"
-            )
-        err = failed(
-            code, "Connect", f"could not connect to {target.description}: {exc}{hint}", target.secrets
-        )
+        conn = _connect(cluster, options, aws_ctx, target)
+    except _ConnectFailed as f:
+        base["connection"] = f.target.description
+        err = failed(f.code, "Connect", f.message, f.secrets)
         log.warning("%s: %s", cluster.id, err.message)
         return DatabaseState(status="error", reason=err.message, **base), [err]
-
+    target = conn.target
+    base["connection"] = target.description
     errors: list[CollectionError] = []
     version_num = 0
     try:
-        with conn:
-            version_num = conn.info.server_version  # from the startup ParameterStatus, no query needed
-            rows, queries = _run_sections(conn, version_num, errors, failed, target.secrets)
+        with conn.pg:
+            version_num = conn.pg.info.server_version  # from the startup ParameterStatus, no query needed
+            rows, queries = _run_sections(conn.pg, version_num, errors, failed, target.secrets)
     except Exception as exc:  # noqa: BLE001 - e.g. connection dropped while closing
         errors.append(failed(_classify_query(exc), "Query", str(exc), target.secrets))
         rows, queries = {}, 0

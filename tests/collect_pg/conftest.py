@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
+from auditor.collect.aws import AwsContext, AwsOptions
 from auditor.models.snapshot import Cluster, ClusterMember
 
 REGION = "us-east-1"
@@ -74,3 +79,47 @@ def recvlogical(pg: Any) -> Iterator[Any]:
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
             p.kill()
+
+
+@pytest.fixture()
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsContext]:
+    for var in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_RDS",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        yield AwsContext(AwsOptions(region=REGION))
+
+
+def master_secret(aws: AwsContext, username: str, password: str) -> str:
+    # Set-up writes through a plain client: the AwsContext's read-only guard refuses CreateSecret.
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    arn = sm.create_secret(
+        Name=f"rds!cluster-{uuid.uuid4()}",
+        SecretString=json.dumps({"username": username, "password": password}),
+    )["ARN"]
+    return str(arn)
+
+
+def endpoint_cluster(pg: Any, **kw: Any) -> Cluster:
+    return make_cluster(endpoint="127.0.0.1", port=pg.port, database_name="postgres", **kw)
+
+
+def capture_tokens(aws: AwsContext, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    rds = aws.client("rds", REGION)
+    tokens: list[str] = []
+    real = rds.generate_db_auth_token
+
+    def recording(**kw: Any) -> str:
+        token = real(**kw)
+        tokens.append(token)
+        return token
+
+    monkeypatch.setattr(rds, "generate_db_auth_token", recording)
+    return tokens

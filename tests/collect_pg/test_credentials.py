@@ -3,55 +3,20 @@ and the rule that no secret ever reaches a DatabaseState, a CollectionError, a l
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from auditor.collect.aws import AwsContext, AwsOptions
 from auditor.collect.postgres import DbOptions, collect_database, parse_pg_dsn_options
 from auditor.errors import UsageError
 from auditor.models.snapshot import MasterUserSecret
-from tests.collect_pg.conftest import REGION, make_cluster
+from tests.collect_pg.conftest import REGION, capture_tokens, endpoint_cluster, make_cluster, master_secret
 from tests.plugins.postgres import PASSWORD_ROLE, PASSWORD_ROLE_PASSWORD
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture()
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsContext]:
-    for var in (
-        "AWS_PROFILE",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_RDS",
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield AwsContext(AwsOptions(region=REGION))
-
-
-def master_secret(aws: AwsContext, username: str, password: str) -> str:
-    # Set-up writes through a plain client: the AwsContext's read-only guard refuses CreateSecret.
-    sm = boto3.client("secretsmanager", region_name=REGION)
-    arn = sm.create_secret(
-        Name=f"rds!cluster-{uuid.uuid4()}",
-        SecretString=json.dumps({"username": username, "password": password}),
-    )["ARN"]
-    return str(arn)
-
-
-def endpoint_cluster(pg: Any, **kw: Any):  # type: ignore[no-untyped-def]
-    return make_cluster(endpoint="127.0.0.1", port=pg.port, database_name="postgres", **kw)
 
 
 def test_master_secret_over_verified_tls(pg, aws) -> None:
@@ -85,20 +50,6 @@ def test_unreadable_secret_is_recorded(pg, aws) -> None:
     assert state.status == "error"
     assert [(e.operation, e.code) for e in errors] == [("Connect", "SecretUnavailable")]
     assert "ResourceNotFoundException" in errors[0].message
-
-
-def capture_tokens(aws: AwsContext, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    rds = aws.client("rds", REGION)
-    tokens: list[str] = []
-    real = rds.generate_db_auth_token
-
-    def recording(**kw: Any) -> str:
-        token = real(**kw)
-        tokens.append(token)
-        return token
-
-    monkeypatch.setattr(rds, "generate_db_auth_token", recording)
-    return tokens
 
 
 def test_iam_token_is_used_as_password_and_never_shown(pg, aws, monkeypatch, caplog, capsys) -> None:

@@ -72,15 +72,27 @@ def test_usage_error_never_echoes_password() -> None:
     "dsn, expected",
     [
         ("postgresql://admin:pa:ss@h:5432/db", "postgresql://admin:***@h:5432/db"),
-        ("postgres://admin@h/db", "postgres://admin@h/db"),
+        ("postgres://admin@h/db", "postgresql://admin@h/db"),
         ("postgresql://:onlypw@h/db", "postgresql://:***@h/db"),
         (
             "postgresql://u@h/db?sslmode=require&password=x%20y&application_name=a",
-            "postgresql://u@h/db?sslmode=require&password=***&application_name=a",
+            "postgresql://u:***@h/db?sslmode=require",
         ),
-        ("postgresql://u@h/db?PASSWORD=z", "postgresql://u@h/db?PASSWORD=***"),
-        ("host=h password='a b\\'c' user=u", "host=h password=*** user=u"),
-        ("host=h password=abc sslpassword=def", "host=h password=*** sslpassword=***"),
+        # libpq's own reading: a '?' or '#' before the '@' is part of the password, not a query/fragment
+        ("postgresql://audit:s3cr?t@db.example.com:5432/app", "postgresql://audit:***@db.example.com:5432/app"),
+        ("postgresql://audit:s3cr#t@db.example.com:5432/app", "postgresql://audit:***@db.example.com:5432/app"),
+        ("postgresql://audit:a?b#c@h/app?sslmode=require", "postgresql://audit:***@h/app?sslmode=require"),
+        ("postgresql://audit:s3cr%40t@h/app", "postgresql://audit:***@h/app"),
+        ("postgresql://u@h1:5432,h2:5433/db", "postgresql://u@h1:5432,h2:5433/db"),
+        ("postgresql://u@[::1]:5432/db", "postgresql://u@[::1]:5432/db"),
+        ("postgresql://u:pw@/db?host=/tmp", "postgresql://u:***@/db?host=/tmp"),
+        ("host=h password='a b\\'c' user=u", "postgresql://u:***@h/"),
+        ("host=h password=abc sslpassword=def", "postgresql://:***@h/"),
+        # what libpq cannot parse, or would misread (part of a password as host/port/db), is not shown
+        ("postgresql://u@h/db?PASSWORD=z", "postgresql://*** (not shown: libpq cannot parse it)"),
+        ("postgresql://audit:s3cr t@h/app", "postgresql://*** (not shown: libpq cannot parse it)"),
+        ("postgresql://audit:s3cr@t@h/app", "postgresql://*** (not shown: libpq cannot parse it)"),
+        ("postgresql://audit:s3cr/t@h/app", "postgresql://*** (not shown: libpq cannot parse it)"),
     ],
 )
 def test_redact_dsn(dsn: str, expected: str) -> None:
