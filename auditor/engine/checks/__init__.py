@@ -12,5 +12,6 @@ from auditor.engine.checks import (  # noqa: F401
     lifecycle,
     monitoring,
     parameters,
+    proxy,
     slots,
 )
