@@ -207,6 +207,7 @@ def fleet(
 @aws_options
 @click.option("--pg-dsn", "pg_dsns", multiple=True, metavar="[CLUSTER_ID=]URI")
 @click.option("--pg-sslrootcert", default=None, metavar="PATH")
+@click.option("--pg-user", default=None, metavar="NAME", help="Database user for the IAM auth token login.")
 @click.option("--no-db", is_flag=True, help="Do not read PostgreSQL.")
 @click.option("--look-back-minutes", type=click.IntRange(1, 1440), default=60, show_default=True)
 @debug_option

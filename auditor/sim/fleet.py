@@ -147,8 +147,8 @@ def build_demo_fleet(
     create_global_cluster(sim, "prod-app-global", engine_version=version)
     # prod-app: the blue/green source. Moto's CreateBlueGreenDeployment copies the source's static master
     # password and fails on a Secrets-Manager-managed one (TESTING.md; AWS lists managed master passwords
-    # among blue/green limitations too), so prod-app keeps a static password (CL05 is skipped while the deployment exists, as AWS allows
-    # no managed master password there either).
+    # among blue/green limitations too), so prod-app keeps a static password: CL05 is skipped while the
+    # deployment exists, as AWS allows no managed master password there either.
     prod = build_production_cluster(
         sim,
         primary,

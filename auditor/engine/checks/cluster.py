@@ -179,6 +179,18 @@ def managed_password(snap: Snapshot, bl: Baseline, p: NoParams, ctx: Context) ->
                 )
             )
             continue
+        if bl.cluster.managed_master_password and not managed:
+            bg_errs = ctx.errors("DescribeBlueGreenDeployments", region=c.region)
+            if bg_errs:  # whether the blue/green exemption applies is unknown: do not advise blindly
+                out.append(
+                    errored(
+                        cluster_ref(c),
+                        "the master password is static, but whether the cluster is in a blue/green "
+                        "deployment (where AWS allows no managed password) is unknown: "
+                        f"{error_text(bg_errs)}",
+                    )
+                )
+                continue
         out.append(
             flag(
                 cluster_ref(c),
