@@ -171,5 +171,12 @@ def verdict(result: AuditResult) -> Verdict:
     )
 
 
+def headline(result: AuditResult, v: Verdict) -> str:
+    """The word a report leads with: for the pre-switchover gate, the question it answers."""
+    if result.command == "gate" and v.kind is not VerdictKind.INCOMPLETE:
+        return "SWITCHOVER OK" if v.kind is VerdictKind.PASS else "SWITCHOVER BLOCKED"
+    return v.headline
+
+
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

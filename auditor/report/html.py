@@ -20,6 +20,7 @@ from auditor.report.common import (
     STATUS_ORDER,
     generated_text,
     group_by_cluster,
+    headline,
     sort_findings,
     strip_control,
     summary_counts,
@@ -149,6 +150,7 @@ def build_view(result: AuditResult) -> dict[str, Any]:
     return {
         "result": result,
         "verdict": verdict(result),
+        "headline": headline(result, verdict(result)),
         "counts": summary_counts(result),
         "matrix": matrix,
         "severities": [s.value for s in SEVERITY_ORDER],

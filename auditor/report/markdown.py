@@ -13,6 +13,7 @@ from auditor.report.common import (
     SEVERITY_ORDER,
     VerdictKind,
     generated_text,
+    headline,
     one_line,
     sort_findings,
     summary_counts,
@@ -90,7 +91,7 @@ def render_markdown(result: AuditResult, max_rows: int = MAX_ROWS) -> str:
     counts = summary_counts(result)
     targets = ", ".join(_code(t.id) for t in result.targets) or "—"
     lines = [
-        f"### {_ICON[v.kind]} aurora-audit {md_escape(result.command)}: **{v.headline}**",
+        f"### {_ICON[v.kind]} aurora-audit {md_escape(result.command)}: **{headline(result, v)}**",
         "",
         md_escape(v.detail, limit=1000),
         "",

@@ -31,7 +31,9 @@ def test_verdict_is_the_first_line(result: AuditResult) -> None:
     assert first.startswith("### ") and "**INCOMPLETE**" in first
     passing = result.model_copy(update={"findings": [f for f in result.findings if f.status is Status.PASS]})
     passing = passing.model_copy(update={"complete": True, "errors": []}).with_summary()
-    assert "**PASS**" in render_markdown(passing).splitlines()[0]
+    assert "**SWITCHOVER OK**" in render_markdown(passing).splitlines()[0]  # the fixture is a gate run
+    check = passing.model_copy(update={"command": "check"})
+    assert "**PASS**" in render_markdown(check).splitlines()[0]
 
 
 def test_every_table_row_has_the_header_column_count(result: AuditResult) -> None:
@@ -69,7 +71,8 @@ def test_failures_are_capped_with_and_n_more() -> None:
     failures = _tables(text)[1]
     assert len(failures) == 2 + 20 + 1
     assert "…and 25 more" in failures[-1]
-    assert "**FAIL**" in text.splitlines()[0]
+    assert "**SWITCHOVER BLOCKED**" in text.splitlines()[0]  # a gate run names the decision it gates
+    assert "**FAIL**" in render_markdown(r.model_copy(update={"command": "check"})).splitlines()[0]
 
 
 def test_md_escape() -> None:
