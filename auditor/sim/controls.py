@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
@@ -22,11 +23,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-class SimControls:
+class SimControls(ABC):
     """Overrides and faults. Subclasses implement `_apply(method, kwargs)`."""
 
-    def _apply(self, method: str, kwargs: dict[str, Any]) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _apply(self, method: str, kwargs: dict[str, Any]) -> Any:
+        """Carry out one control call: in-process (SimulatedAws) or over HTTP (SimControl)."""
 
     # ---------------------------------------------------------------- resource overrides
 
